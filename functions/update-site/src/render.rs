@@ -1,0 +1,348 @@
+//! CSV to HTML, streamed.
+//!
+//! The askama templates render the page shell (`page_head.html`,
+//! `page_tail.html`) and the rows in chunks of [`ROWS_PER_CHUNK`]
+//! (`rows.html`), so memory holds one chunk of records whatever the report's
+//! size. Every header, cell and the title go through askama's HTML escaping.
+//!
+//! This is the code path of both the UpdateSite Lambda and the `render` CLI.
+
+use std::io::{self, Read, Write};
+
+use askama::Template;
+use csv::StringRecord;
+use shared::errors::ErrorName;
+
+/// Records rendered per template call: large enough to amortise the call,
+/// small enough that a chunk of wide rows stays in cache.
+pub const ROWS_PER_CHUNK: usize = 256;
+
+/// What the page says about itself.
+#[derive(Debug, Clone)]
+pub struct PageMeta {
+    pub title: String,
+    pub report_id: String,
+    /// RFC 3339.
+    pub generated_at: String,
+}
+
+/// Bounds enforced while streaming, so a hostile or broken report fails
+/// with a clear error instead of exhausting the function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub max_rows: u64,
+    pub max_columns: usize,
+    pub max_field_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bytes: 5 * 1024 * 1024 * 1024, max_rows: 50_000_000, max_columns: 1_000, max_field_bytes: 1024 * 1024 }
+    }
+}
+
+impl Limits {
+    pub fn from_lookup(env: &dyn shared::config::Lookup) -> Result<Self, shared::config::ConfigError> {
+        use shared::config::parse_or;
+        let d = Limits::default();
+        Ok(Limits {
+            max_bytes: parse_or(env, "MAX_REPORT_BYTES", d.max_bytes)?,
+            max_rows: parse_or(env, "MAX_REPORT_ROWS", d.max_rows)?,
+            max_columns: parse_or(env, "MAX_REPORT_COLUMNS", d.max_columns)?,
+            max_field_bytes: parse_or(env, "MAX_FIELD_BYTES", d.max_field_bytes)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenderStats {
+    /// Data rows (the header not counted).
+    pub rows: u64,
+    pub columns: usize,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("the CSV is malformed: {0}")]
+    Malformed(String),
+    #[error("the CSV exceeds a limit: {0}")]
+    Limit(String),
+    #[error("reading the CSV failed: {0}")]
+    Read(io::Error),
+    #[error("writing the page failed: {0}")]
+    Write(io::Error),
+}
+
+impl RenderError {
+    pub fn name(&self) -> ErrorName {
+        match self {
+            RenderError::Malformed(_) => ErrorName::CsvMalformed,
+            RenderError::Limit(_) => ErrorName::CsvLimitExceeded,
+            RenderError::Read(e) => match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
+                Some(_) => ErrorName::CsvLimitExceeded,
+                None => ErrorName::StorageUnavailable,
+            },
+            RenderError::Write(_) => ErrorName::StorageUnavailable,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "page_head.html")]
+struct Head<'a> {
+    title: &'a str,
+    report_id: &'a str,
+    generated_at: &'a str,
+    header: &'a StringRecord,
+}
+
+#[derive(Template)]
+#[template(path = "rows.html")]
+struct Rows<'a> {
+    rows: &'a [StringRecord],
+}
+
+#[derive(Template)]
+#[template(path = "page_tail.html")]
+struct Tail {
+    rows: u64,
+}
+
+/// Renders `input` (CSV, UTF-8, first row is the header) as an HTML page
+/// into `out`. Returns what was rendered; on error the output is incomplete
+/// and must not be published.
+pub fn render_csv<R: Read, W: Write>(input: R, out: W, meta: &PageMeta, limits: &Limits) -> Result<RenderStats, RenderError> {
+    let mut counted_in = Counting { inner: input, count: 0, max: limits.max_bytes };
+    let mut sniff = [0u8; 512];
+    let sniffed = read_up_to(&mut counted_in, &mut sniff).map_err(RenderError::Read)?;
+    if let Some(kind) = shared::payload::sniff_non_csv(&sniff[..sniffed]) {
+        return Err(RenderError::Malformed(format!("the body looks like {kind}, not CSV")));
+    }
+    let source = io::Cursor::new(&sniff[..sniffed]).chain(&mut counted_in);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(false).buffer_capacity(256 * 1024).from_reader(source);
+    let mut out = Counting { inner: io::BufWriter::with_capacity(256 * 1024, out), count: 0, max: u64::MAX };
+
+    let mut header = StringRecord::new();
+    if !reader.read_record(&mut header).map_err(csv_error)? {
+        return Err(RenderError::Malformed("the report is empty: no header row".into()));
+    }
+    let header = strip_bom(header);
+    let columns = header.len();
+    if columns > limits.max_columns {
+        return Err(RenderError::Limit(format!("{columns} columns, more than the limit of {}", limits.max_columns)));
+    }
+    check_record(&header, 1, limits)?;
+    Head { title: &meta.title, report_id: &meta.report_id, generated_at: &meta.generated_at, header: &header }
+        .write_into(&mut out)
+        .map_err(RenderError::Write)?;
+
+    let mut chunk = vec![StringRecord::new(); ROWS_PER_CHUNK];
+    let mut rows = 0u64;
+    loop {
+        let mut filled = 0;
+        while filled < ROWS_PER_CHUNK && reader.read_record(&mut chunk[filled]).map_err(csv_error)? {
+            rows += 1;
+            if rows > limits.max_rows {
+                return Err(RenderError::Limit(format!("more than {} rows", limits.max_rows)));
+            }
+            check_record(&chunk[filled], chunk[filled].position().map_or(rows + 1, |p| p.line()), limits)?;
+            filled += 1;
+        }
+        if filled == 0 {
+            break;
+        }
+        Rows { rows: &chunk[..filled] }.write_into(&mut out).map_err(RenderError::Write)?;
+        if filled < ROWS_PER_CHUNK {
+            break;
+        }
+    }
+    Tail { rows }.write_into(&mut out).map_err(RenderError::Write)?;
+    out.flush().map_err(RenderError::Write)?;
+    Ok(RenderStats { rows, columns, bytes_in: counted_in.count, bytes_out: out.count })
+}
+
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn strip_bom(header: StringRecord) -> StringRecord {
+    match header.get(0) {
+        Some(first) if first.starts_with('\u{feff}') => {
+            header.iter().enumerate().map(|(i, f)| if i == 0 { &f['\u{feff}'.len_utf8()..] } else { f }).collect()
+        }
+        _ => header,
+    }
+}
+
+fn check_record(record: &StringRecord, line: u64, limits: &Limits) -> Result<(), RenderError> {
+    let raw = record.as_slice();
+    if raw.len() > limits.max_field_bytes {
+        if let Some((i, f)) = record.iter().enumerate().find(|(_, f)| f.len() > limits.max_field_bytes) {
+            return Err(RenderError::Limit(format!(
+                "line {line}, column {}: a field of {} bytes, more than the limit of {}",
+                i + 1,
+                f.len(),
+                limits.max_field_bytes
+            )));
+        }
+    }
+    if raw.as_bytes().contains(&0) {
+        return Err(RenderError::Malformed(format!("line {line}: a NUL byte; the body is binary, not CSV text")));
+    }
+    Ok(())
+}
+
+fn csv_error(err: csv::Error) -> RenderError {
+    let line = |pos: Option<&csv::Position>| pos.map_or(String::new(), |p| format!("line {}: ", p.line()));
+    match err.into_kind() {
+        csv::ErrorKind::Io(e) => RenderError::Read(e),
+        csv::ErrorKind::Utf8 { pos, err } => {
+            RenderError::Malformed(format!("{}invalid UTF-8 in field {} (the report must be UTF-8 text)", line(pos.as_ref()), err.field() + 1))
+        }
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => RenderError::Malformed(format!(
+            "{}a row of {len} fields where the header has {expected_len} (ragged rows)",
+            line(pos.as_ref())
+        )),
+        other => RenderError::Malformed(format!("{other:?}")),
+    }
+}
+
+/// Marks an input that went past `Limits::max_bytes`.
+#[derive(Debug, thiserror::Error)]
+#[error("the report is larger than the limit of {0} bytes")]
+struct LimitHit(u64);
+
+/// Counts bytes through a reader or writer; a reader fails past `max`.
+struct Counting<T> {
+    inner: T,
+    count: u64,
+    max: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if self.count > self.max {
+            return Err(io::Error::other(LimitHit(self.max)));
+        }
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> PageMeta {
+        PageMeta { title: "Sales <daily>".into(), report_id: "rpt-1".into(), generated_at: "2026-01-01T00:00:00Z".into() }
+    }
+
+    fn render(input: &[u8]) -> Result<(String, RenderStats), RenderError> {
+        let mut out = Vec::new();
+        let stats = render_csv(input, &mut out, &meta(), &Limits::default())?;
+        Ok((String::from_utf8(out).unwrap(), stats))
+    }
+
+    #[test]
+    fn given_quoted_fields_when_rendered_then_every_cell_is_one_escaped_td() {
+        let (html, stats) = render(b"name,note\n\"Smith, J\",\"line1\nline2\"\n<b>x</b>,\"say \"\"hi\"\"\"\n").unwrap();
+        assert_eq!(stats.rows, 2);
+        assert_eq!(stats.columns, 2);
+        assert!(html.contains("<td>Smith, J</td><td>line1\nline2</td>"), "{html}");
+        assert!(html.contains("<td>&#60;b&#62;x&#60;/b&#62;</td>") || html.contains("<td>&lt;b&gt;x&lt;/b&gt;</td>"), "{html}");
+        assert!(!html.contains("<b>x"), "unescaped cell in {html}");
+        assert!(html.contains("Sales &#60;daily&#62;") || html.contains("Sales &lt;daily&gt;"));
+        assert!(html.contains("data-rows=\"2\""));
+    }
+
+    #[test]
+    fn given_header_only_when_rendered_then_an_empty_table_is_valid() {
+        let (html, stats) = render(b"a,b,c\n").unwrap();
+        assert_eq!(stats.rows, 0);
+        assert!(html.contains("<th scope=\"col\">c</th>"));
+        assert!(html.contains("0 rows."));
+    }
+
+    #[test]
+    fn given_empty_body_then_malformed() {
+        let err = render(b"").unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvMalformed);
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn given_ragged_rows_then_malformed_naming_the_line() {
+        let err = render(b"a,b\n1,2\n3\n").unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvMalformed);
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn given_invalid_utf8_then_malformed() {
+        let err = render(b"a,b\n1,\xff\xfe\n").unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvMalformed);
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn given_an_html_error_page_then_malformed_not_a_one_column_table() {
+        let err = render(b"<!DOCTYPE html>\n<html><body>Internal error</body></html>\n").unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvMalformed);
+    }
+
+    #[test]
+    fn given_a_bom_and_crlf_then_the_header_is_clean() {
+        let (html, stats) = render(b"\xEF\xBB\xBFid,name\r\n1,x\r\n").unwrap();
+        assert!(html.contains("<th scope=\"col\">id</th>"), "{html}");
+        assert_eq!(stats.rows, 1);
+    }
+
+    #[test]
+    fn given_more_rows_than_the_limit_then_limit_exceeded() {
+        let limits = Limits { max_rows: 2, ..Limits::default() };
+        let err = render_csv(&b"a\n1\n2\n3\n"[..], io::sink(), &meta(), &limits).unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvLimitExceeded);
+    }
+
+    #[test]
+    fn given_more_bytes_than_the_limit_then_limit_exceeded() {
+        let limits = Limits { max_bytes: 10, ..Limits::default() };
+        let err = render_csv(&b"a,b\n1,2\n3,4\n5,6\n"[..], io::sink(), &meta(), &limits).unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
+    }
+
+    #[test]
+    fn given_many_chunks_then_every_row_is_rendered_once() {
+        let mut csv = String::from("n\n");
+        for i in 0..(ROWS_PER_CHUNK * 3 + 7) {
+            csv.push_str(&format!("{i}\n"));
+        }
+        let (html, stats) = render(csv.as_bytes()).unwrap();
+        assert_eq!(stats.rows as usize, ROWS_PER_CHUNK * 3 + 7);
+        assert_eq!(html.matches("<tr>").count(), ROWS_PER_CHUNK * 3 + 7 + 1);
+    }
+}

@@ -1,0 +1,26 @@
+//! # shared
+//!
+//! What the four report-pipeline Lambdas have in common:
+//!
+//! - [`payload`]: the JSON each state passes to the next, as serde types. The
+//!   state machine definition's JSONPaths read these fields; a test checks it.
+//! - [`errors`]: the stable error names (`errorType`) the definition's
+//!   `Retry`/`Catch` match, and the glue to `lambda_runtime::Diagnostic`.
+//! - [`config`], [`secrets`], [`polling`]: configuration read once at cold start.
+//! - [`report_api`]: the reporting API as small traits plus the reqwest client.
+//! - [`store`]: S3 as small traits plus the aws-sdk-s3 implementation (streamed,
+//!   multipart, aborted on failure) and an in-memory fake for unit tests.
+//! - [`pipe`]: streams bytes from synchronous rendering into an async upload.
+//! - [`telemetry`]: logging set-up.
+
+pub mod config;
+pub mod errors;
+pub mod payload;
+pub mod pipe;
+pub mod polling;
+pub mod report_api;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+
+pub use errors::{ErrorName, NamedError};
