@@ -143,13 +143,16 @@ def lint_tool(tool, path):
     if tool == "asl-validator":
         cmd = [os.path.join(ROOT, "node_modules", ".bin", "asl-validator"), "--json-path", path]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    rendered = path + ".rendered.json"
+    rendered = os.path.join(tempfile.mkdtemp(prefix="asl-render-"), "rendered.asl.json")
     r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "sls", "render-definition.py"),
                         path, rendered], capture_output=True, text=True)
     if r.returncode != 0:
         return r
     statelint = os.path.join(ROOT, ".local", "statelint-venv", "bin", "statelint")
-    return subprocess.run([statelint, rendered], capture_output=True, text=True, timeout=120)
+    try:
+        return subprocess.run([statelint, rendered], capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(os.path.dirname(rendered), ignore_errors=True)
 
 
 def tail(text, n=12):
