@@ -1,0 +1,182 @@
+//! `asl`: validate, run and conformance-test ASL state machines locally.
+//!
+//! ```text
+//! asl validate FILE
+//! asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
+//! asl mermaid FILE
+//! asl conformance DIR [--verbose]
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use statemachine::history::summarize;
+use statemachine::{
+    execute, validate, ExecutionStatus, HistoryEvent, LambdaEndpointInvoker, MockInvoker, Observer,
+    RunOptions, StateMachine, TaskInvoker,
+};
+
+const USAGE: &str = "usage:
+  asl validate FILE
+  asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
+  asl mermaid FILE
+  asl conformance DIR [--verbose]";
+
+/// Prints one line per state: entered, exited with a short output, task errors.
+struct Progress;
+
+impl Observer for Progress {
+    fn on_event(&self, e: &HistoryEvent) {
+        let t = e.elapsed_seconds;
+        let name = e.state_name.as_deref().unwrap_or("");
+        let ty = e.event_type.as_str();
+        if let Some(kind) = ty.strip_suffix("StateEntered") {
+            eprintln!("[{t:>9.3}s] > {name} ({kind})");
+        } else if ty.ends_with("StateExited") {
+            let out = e.output.as_ref().map(|o| summarize(o, 120)).unwrap_or_default();
+            eprintln!("[{t:>9.3}s] < {name} -> {out}");
+        } else if ty == "TaskFailed" || ty.ends_with("Failed") && ty != "ExecutionFailed" {
+            eprintln!(
+                "[{t:>9.3}s] ! {name} {ty}: {} {}",
+                e.error.as_deref().unwrap_or(""),
+                e.cause.as_deref().unwrap_or("")
+            );
+        }
+    }
+}
+
+fn load(file: &str) -> Result<StateMachine, String> {
+    StateMachine::from_path(Path::new(file)).map_err(|e| format!("{file}: {e}"))
+}
+
+fn cmd_validate(args: &[String]) -> Result<ExitCode, String> {
+    let file = args.first().ok_or(USAGE)?;
+    let m = load(file)?;
+    let errs = validate(&m);
+    if errs.is_empty() {
+        println!("{file}: valid ({} states)", m.states.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for e in &errs {
+            println!("{file}: {e}");
+        }
+        println!("{} validation error(s)", errs.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+async fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
+    let file = args.first().ok_or(USAGE)?;
+    let m = load(file)?;
+    let input: Value = match flag(args, "--input") {
+        Some(s) => serde_json::from_str(&s).map_err(|e| format!("--input is not JSON: {e}"))?,
+        None => Value::Object(Default::default()),
+    };
+    let invoker: Box<dyn TaskInvoker> = match (flag(args, "--mocks"), flag(args, "--lambda-endpoint")) {
+        (Some(m), _) => Box::new(MockInvoker::from_path(Path::new(&m))?),
+        (None, Some(url)) => Box::new(LambdaEndpointInvoker::new(url)),
+        (None, None) => Box::new(LambdaEndpointInvoker::new("http://127.0.0.1:9000")),
+    };
+    let wait_scale = match flag(args, "--wait-scale") {
+        Some(s) => s.parse::<f64>().map_err(|e| format!("--wait-scale: {e}"))?,
+        None => 1.0,
+    };
+    let name = Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("StateMachine")
+        .trim_end_matches(".asl")
+        .to_string();
+    let opts = RunOptions {
+        wait_scale,
+        observer: Some(Arc::new(Progress)),
+        state_machine_name: name,
+        ..RunOptions::default()
+    };
+    let exec = execute(&m, input, invoker.as_ref(), opts).await;
+    if let Some(h) = flag(args, "--history") {
+        let text = serde_json::to_string_pretty(&exec.history).map_err(|e| e.to_string())?;
+        std::fs::write(&h, text).map_err(|e| format!("{h}: {e}"))?;
+    }
+    match exec.status {
+        ExecutionStatus::Succeeded => {
+            let out = exec.output.unwrap_or(Value::Null);
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        status => {
+            println!(
+                "{}: {} {}",
+                status.as_aws(),
+                exec.error.unwrap_or_default(),
+                exec.cause.unwrap_or_default()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
+    let dir = PathBuf::from(args.first().ok_or(USAGE)?);
+    let verbose = args.iter().any(|a| a == "--verbose");
+    let summary = statemachine::conformance::run_dir(&dir, Duration::from_secs(10)).await?;
+    for r in &summary.results {
+        if !r.passed {
+            let unsupported = r.diff.iter().any(|d| d.starts_with("unsupported"));
+            if unsupported && !verbose {
+                continue;
+            }
+            println!("FAIL {} ({})", r.name, r.file.display());
+            for d in &r.diff {
+                println!("  {}", d.replace('\n', "\n  "));
+            }
+        }
+    }
+    for ql in ["JSONPath", "JSONata"] {
+        let (p, t) = summary.by_language(ql);
+        println!("{ql}: {p} passed, {} failed", t - p);
+    }
+    let (m, t) = summary.causes();
+    println!("causes matching exactly: {m} of {t} FAILED cases");
+    println!("{} passed, {} failed", summary.passed(), summary.failed());
+    Ok(if summary.by_language("JSONPath").0 == summary.by_language("JSONPath").1 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn cmd_mermaid(args: &[String]) -> Result<ExitCode, String> {
+    let m = load(args.first().ok_or(USAGE)?)?;
+    print!("{}", statemachine::to_mermaid(&m));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or(&[]);
+    let result = match args.first().map(String::as_str) {
+        Some("validate") => cmd_validate(rest),
+        Some("run") => cmd_run(rest).await,
+        Some("conformance") => cmd_conformance(rest).await,
+        Some("mermaid") => cmd_mermaid(rest),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1154 @@
+//! The executor: runs a JSONPath-mode state machine the way Step Functions
+//! does, recording AWS-style history events.
+//!
+//! Data flow per state follows the ASL spec: raw input → `InputPath` →
+//! `Parameters`/`ItemSelector` → the state's work → `ResultSelector` →
+//! `ResultPath` (merged into the raw input) → `OutputPath`. Errors are
+//! [`Failure`]s; `Retry` and `Catch` see only catchable ones (`States.Runtime`
+//! and the execution timeout end the execution whatever the handlers say).
+//!
+//! Time is virtual: a Wait of *n* seconds sleeps `n × wait_scale` for real and
+//! advances the clock by the rest, so `wait_scale = 0` runs instantly while the
+//! context object, history timestamps and `TimeoutSeconds` still see full waits.
+//! Map iterations and Parallel branches run one after another, which keeps the
+//! history deterministic and the Task result order equal to the item order.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::choice;
+use crate::history::{HistoryEvent, Observer};
+use crate::intrinsics;
+use crate::invoke::{TaskCall, TaskInvoker};
+use crate::model::{function_from_arn_or_name, ResourceKind, State, StateMachine};
+use crate::path::{JsonPath, Root};
+
+/// AWS's payload limit for state input/output: 256 KiB.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// AWS's spelling: `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub fn as_aws(&self) -> &'static str {
+        match self {
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// The result of [`execute`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Execution {
+    pub status: ExecutionStatus,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub history: Vec<HistoryEvent>,
+}
+
+/// Knobs for one run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Real seconds slept per virtual second of Wait/retry delay (0 = never sleep).
+    pub wait_scale: f64,
+    /// Sees every history event as it happens.
+    pub observer: Option<Arc<dyn Observer>>,
+    /// `$$.Execution.Name` (a UUID when `None`).
+    pub execution_name: Option<String>,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// Apply a Task's `TimeoutSeconds` as a real deadline on the invoker call.
+    pub enforce_task_timeouts: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            wait_scale: 1.0,
+            observer: None,
+            execution_name: None,
+            state_machine_name: "StateMachine".to_string(),
+            enforce_task_timeouts: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("wait_scale", &self.wait_scale)
+            .field("observer", &self.observer.is_some())
+            .field("execution_name", &self.execution_name)
+            .field("state_machine_name", &self.state_machine_name)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailureKind {
+    /// Retry/Catch may handle it.
+    Catchable,
+    /// `States.Runtime` and friends: ends the execution.
+    Fatal,
+    /// The whole execution's `TimeoutSeconds` elapsed.
+    ExecutionTimeout,
+}
+
+#[derive(Debug, Clone)]
+struct Failure {
+    error: String,
+    cause: Option<String>,
+    kind: FailureKind,
+}
+
+impl Failure {
+    fn catchable(error: impl Into<String>, cause: Option<String>) -> Self {
+        Failure {
+            error: error.into(),
+            cause,
+            kind: FailureKind::Catchable,
+        }
+    }
+    fn error_object(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("Error".into(), Value::String(self.error.clone()));
+        if let Some(c) = &self.cause {
+            o.insert("Cause".into(), Value::String(c.clone()));
+        }
+        Value::Object(o)
+    }
+}
+
+/// Errors a Retry/Catch `ErrorEquals` list matches (AWS rules: `States.ALL`
+/// matches any catchable error, `States.TaskFailed` any but `States.Timeout`).
+pub fn error_matches(error_equals: &[Value], error: &str) -> bool {
+    error_equals.iter().filter_map(Value::as_str).any(|e| {
+        e == error || e == "States.ALL" || (e == "States.TaskFailed" && error != "States.Timeout")
+    })
+}
+
+struct Clock {
+    start: Instant,
+    start_wall: DateTime<Utc>,
+    skipped: Mutex<f64>,
+}
+
+impl Clock {
+    fn elapsed(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() + *self.skipped.lock().expect("clock")
+    }
+    fn now(&self) -> DateTime<Utc> {
+        self.start_wall + chrono::Duration::microseconds((self.elapsed() * 1e6) as i64)
+    }
+    fn advance(&self, secs: f64) {
+        *self.skipped.lock().expect("clock") += secs;
+    }
+}
+
+enum Transition {
+    Next(String, Value),
+    End(Value),
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Per-scope data: workflow variables and, for a Map iteration's ItemSelector, the item.
+#[derive(Clone, Default)]
+struct Scope {
+    vars: Map<String, Value>,
+}
+
+struct Runner<'a> {
+    invoker: &'a dyn TaskInvoker,
+    opts: &'a RunOptions,
+    history: Mutex<Vec<HistoryEvent>>,
+    clock: Clock,
+    deadline: Option<f64>,
+    execution: Value,
+    state_machine: Value,
+}
+
+/// Run `machine` on `input` to completion.
+pub async fn execute(
+    machine: &StateMachine,
+    input: Value,
+    invoker: &dyn TaskInvoker,
+    options: RunOptions,
+) -> Execution {
+    let start_wall = Utc::now();
+    let exec_name = options
+        .execution_name
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let sm_name = options.state_machine_name.clone();
+    let runner = Runner {
+        invoker,
+        opts: &options,
+        history: Mutex::new(Vec::new()),
+        clock: Clock {
+            start: Instant::now(),
+            start_wall,
+            skipped: Mutex::new(0.0),
+        },
+        deadline: machine.timeout_seconds,
+        execution: json!({
+            "Id": format!("arn:aws:states:us-east-1:111111111111:execution:{sm_name}:{exec_name}"),
+            "Input": input.clone(),
+            "Name": exec_name,
+            "RoleArn": "arn:aws:iam::111111111111:role/StepFunctionsLocal",
+            "StartTime": start_wall.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "RedriveCount": 0
+        }),
+        state_machine: json!({
+            "Id": format!("arn:aws:states:us-east-1:111111111111:stateMachine:{sm_name}"),
+            "Name": sm_name
+        }),
+    };
+    let mut ev = HistoryEvent::new("ExecutionStarted");
+    ev.input = Some(input.clone());
+    runner.record(ev);
+
+    let result = if machine.uses_jsonata() {
+        Err(Failure {
+            error: "States.Runtime".into(),
+            cause: Some("unsupported: JSONata query language".into()),
+            kind: FailureKind::Fatal,
+        })
+    } else {
+        let mut scope = Scope::default();
+        runner.run_machine(machine, input, &mut scope).await
+    };
+
+    let (status, output, error, cause) = match result {
+        Ok(out) => {
+            let mut ev = HistoryEvent::new("ExecutionSucceeded");
+            ev.output = Some(out.clone());
+            runner.record(ev);
+            (ExecutionStatus::Succeeded, Some(out), None, None)
+        }
+        Err(f) if f.kind == FailureKind::ExecutionTimeout => {
+            let mut ev = HistoryEvent::new("ExecutionTimedOut");
+            ev.error = Some(f.error.clone());
+            ev.cause = f.cause.clone();
+            runner.record(ev);
+            (ExecutionStatus::TimedOut, None, Some(f.error), f.cause)
+        }
+        Err(f) => {
+            let mut ev = HistoryEvent::new("ExecutionFailed");
+            ev.error = Some(f.error.clone());
+            ev.cause = f.cause.clone();
+            runner.record(ev);
+            (ExecutionStatus::Failed, None, Some(f.error), f.cause)
+        }
+    };
+    Execution {
+        status,
+        output,
+        error,
+        cause,
+        history: runner.history.into_inner().expect("history"),
+    }
+}
+
+fn runtime_cause(state: &str, entered: u64, msg: &str) -> String {
+    format!("An error occurred while executing the state '{state}' (entered at the event id #{entered}). {msg}")
+}
+
+impl<'a> Runner<'a> {
+    fn record(&self, mut ev: HistoryEvent) -> u64 {
+        let mut h = self.history.lock().expect("history");
+        ev.id = h.len() as u64 + 1;
+        ev.previous_event_id = h.len() as u64;
+        ev.elapsed_seconds = self.clock.elapsed();
+        ev.timestamp = self.clock.now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let id = ev.id;
+        if let Some(o) = &self.opts.observer {
+            o.on_event(&ev);
+        }
+        h.push(ev);
+        id
+    }
+
+    fn state_event(&self, ty: &str, state: &str) -> HistoryEvent {
+        let mut ev = HistoryEvent::new(ty);
+        ev.state_name = Some(state.to_string());
+        ev
+    }
+
+    fn check_deadline(&self) -> Result<(), Failure> {
+        match self.deadline {
+            Some(d) if self.clock.elapsed() > d => Err(self.timeout_failure()),
+            _ => Ok(()),
+        }
+    }
+
+    fn timeout_failure(&self) -> Failure {
+        Failure {
+            error: "States.Timeout".into(),
+            cause: Some("The execution timed out (TimeoutSeconds of the state machine elapsed).".into()),
+            kind: FailureKind::ExecutionTimeout,
+        }
+    }
+
+    /// Sleep `secs` of virtual time; fails when the execution deadline falls inside.
+    async fn wait(&self, secs: f64) -> Result<(), Failure> {
+        let secs = secs.max(0.0);
+        let mut todo = secs;
+        let mut hit_deadline = false;
+        if let Some(d) = self.deadline {
+            let left = (d - self.clock.elapsed()).max(0.0);
+            if todo > left {
+                todo = left;
+                hit_deadline = true;
+            }
+        }
+        let real = todo * self.opts.wait_scale.max(0.0);
+        if real > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(real)).await;
+        }
+        self.clock.advance(todo - real);
+        if hit_deadline {
+            self.clock.advance(1e-3);
+            return Err(self.timeout_failure());
+        }
+        Ok(())
+    }
+
+    fn context(&self, state: &str, entered: &str, retry: u32, item: Option<(usize, &Value)>) -> Value {
+        let mut ctx = json!({
+            "Execution": self.execution,
+            "State": {"EnteredTime": entered, "Name": state, "RetryCount": retry},
+            "StateMachine": self.state_machine,
+        });
+        if let Some((i, v)) = item {
+            ctx["Map"] = json!({"Item": {"Index": i, "Value": v}});
+        }
+        ctx
+    }
+
+    fn run_machine<'s>(
+        &'s self,
+        machine: &'s StateMachine,
+        input: Value,
+        scope: &'s mut Scope,
+    ) -> BoxFut<'s, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut name = machine.start_at.clone();
+            let mut input = input;
+            loop {
+                self.check_deadline()?;
+                let state = machine.state(&name).ok_or_else(|| Failure {
+                    error: "States.Runtime".into(),
+                    cause: Some(format!("The state '{name}' does not exist.")),
+                    kind: FailureKind::Fatal,
+                })?;
+                match self.run_state(state, input, scope).await? {
+                    Transition::Next(n, out) => {
+                        name = n;
+                        input = out;
+                    }
+                    Transition::End(out) => return Ok(out),
+                }
+            }
+        })
+    }
+
+    async fn run_state(
+        &self,
+        state: &State,
+        raw: Value,
+        scope: &mut Scope,
+    ) -> Result<Transition, Failure> {
+        let kind = state.kind.as_str();
+        let entered_time = self.clock.now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut ev = self.state_event(&format!("{kind}StateEntered"), &state.name);
+        ev.input = Some(raw.clone());
+        let entered = self.record(ev);
+        let sc = StateCtx {
+            state,
+            entered,
+            entered_time,
+            retry: 0,
+        };
+        let (next, output) = match kind {
+            "Pass" => self.run_pass(&sc, raw, scope)?,
+            "Task" | "Parallel" | "Map" => self.run_with_handlers(&sc, raw, scope).await?,
+            "Choice" => self.run_choice(&sc, raw, scope)?,
+            "Wait" => self.run_wait(&sc, raw, scope).await?,
+            "Succeed" => {
+                let eff = self.input_path(&sc, &raw, scope)?;
+                (None, self.output_path(&sc, eff, scope)?)
+            }
+            "Fail" => return Err(self.run_fail(&sc, &raw, scope)),
+            other => {
+                return Err(Failure {
+                    error: "States.Runtime".into(),
+                    cause: Some(runtime_cause(
+                        &state.name,
+                        entered,
+                        &format!("Unsupported state type '{other}'."),
+                    )),
+                    kind: FailureKind::Fatal,
+                })
+            }
+        };
+        self.check_size(&state.name, &output, true)?;
+        let mut ev = self.state_event(&format!("{kind}StateExited"), &state.name);
+        ev.output = Some(output.clone());
+        self.record(ev);
+        match next {
+            Some(n) => Ok(Transition::Next(n, output)),
+            None => Ok(Transition::End(output)),
+        }
+    }
+
+    fn check_size(&self, who: &str, v: &Value, fatal: bool) -> Result<(), Failure> {
+        let size = serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
+        if size > MAX_PAYLOAD_BYTES {
+            return Err(Failure {
+                error: "States.DataLimitExceeded".into(),
+                cause: Some(format!(
+                    "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+                )),
+                kind: if fatal {
+                    FailureKind::Fatal
+                } else {
+                    FailureKind::Catchable
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn fatal(&self, sc: &StateCtx<'_>, msg: &str) -> Failure {
+        Failure {
+            error: "States.Runtime".into(),
+            cause: Some(runtime_cause(&sc.state.name, sc.entered, msg)),
+            kind: FailureKind::Fatal,
+        }
+    }
+
+    fn next_of(&self, sc: &StateCtx<'_>) -> Option<String> {
+        if sc.state.is_end() {
+            None
+        } else {
+            sc.state.next().map(str::to_string)
+        }
+    }
+
+    /// Read a path for `state`: `$…` from `input`, `$$…` from the context, `$var…` from variables.
+    fn read_path(
+        &self,
+        sc: &StateCtx<'_>,
+        path: &JsonPath,
+        input: &Value,
+        scope: &Scope,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Value, String> {
+        match &path.root {
+            Root::Input => path.read(input).map_err(|e| e.message),
+            Root::Context => {
+                let ctx = self.context(&sc.state.name, &sc.entered_time, sc.retry(), item);
+                path.read(&ctx).map_err(|e| e.message)
+            }
+            Root::Variable(v) => match scope.vars.get(v) {
+                Some(doc) => path.read(doc).map_err(|e| e.message),
+                None => Err(format!("The variable '${v}' is not defined.")),
+            },
+        }
+    }
+
+    /// Evaluate a `.$` value: a path or an intrinsic call.
+    fn eval_expr(
+        &self,
+        sc: &StateCtx<'_>,
+        expr: &str,
+        input: &Value,
+        scope: &Scope,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Value, String> {
+        if intrinsics::is_intrinsic(expr) {
+            let resolve = |p: &JsonPath| self.read_path(sc, p, input, scope, item);
+            return intrinsics::evaluate(expr, &resolve);
+        }
+        let path = JsonPath::parse(expr)?;
+        self.read_path(sc, &path, input, scope, item)
+    }
+
+    /// Resolve a payload template (`Parameters`, `ItemSelector`, `ResultSelector`, `Assign`).
+    fn template(
+        &self,
+        sc: &StateCtx<'_>,
+        tmpl: &Value,
+        input: &Value,
+        scope: &Scope,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Value, Failure> {
+        match tmpl {
+            Value::Object(o) => {
+                let mut out = Map::new();
+                for (k, v) in o {
+                    match (k.strip_suffix(".$"), v) {
+                        (Some(key), Value::String(expr)) => {
+                            let val = self.eval_expr(sc, expr, input, scope, item).map_err(|e| {
+                                if intrinsics::is_intrinsic(expr) {
+                                    self.fatal(sc, &e)
+                                } else {
+                                    self.fatal(
+                                        sc,
+                                        &format!(
+                                            "The JSONPath '{expr}' specified for the field '{k}' could not be found in the input '{}'",
+                                            input
+                                        ),
+                                    )
+                                }
+                            })?;
+                            out.insert(key.to_string(), val);
+                        }
+                        _ => {
+                            out.insert(k.clone(), self.template(sc, v, input, scope, item)?);
+                        }
+                    }
+                }
+                Ok(Value::Object(out))
+            }
+            Value::Array(a) => a
+                .iter()
+                .map(|v| self.template(sc, v, input, scope, item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            v => Ok(v.clone()),
+        }
+    }
+
+    fn input_path(&self, sc: &StateCtx<'_>, raw: &Value, scope: &Scope) -> Result<Value, Failure> {
+        match sc.state.get("InputPath") {
+            None => Ok(raw.clone()),
+            Some(Value::Null) => Ok(json!({})),
+            Some(Value::String(p)) => self.read_field_path(sc, p, raw, scope),
+            Some(other) => Err(self.fatal(sc, &format!("Invalid InputPath {other}"))),
+        }
+    }
+
+    fn read_field_path(
+        &self,
+        sc: &StateCtx<'_>,
+        p: &str,
+        doc: &Value,
+        scope: &Scope,
+    ) -> Result<Value, Failure> {
+        let path =
+            JsonPath::parse(p).map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))?;
+        self.read_path(sc, &path, doc, scope, None)
+            .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))
+    }
+
+    fn output_path(&self, sc: &StateCtx<'_>, v: Value, scope: &Scope) -> Result<Value, Failure> {
+        match sc.state.get("OutputPath") {
+            None => Ok(v),
+            Some(Value::Null) => Ok(json!({})),
+            Some(Value::String(p)) => self.read_field_path(sc, p, &v, scope),
+            Some(other) => Err(self.fatal(sc, &format!("Invalid OutputPath {other}"))),
+        }
+    }
+
+    fn result_path_of(
+        &self,
+        sc: &StateCtx<'_>,
+        field: Option<&Value>,
+        raw: &Value,
+        result: Value,
+    ) -> Result<Value, Failure> {
+        match field {
+            None => Ok(result),
+            Some(Value::Null) => Ok(raw.clone()),
+            Some(Value::String(p)) => {
+                let path = JsonPath::parse(p)
+                    .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))?;
+                let mut doc = raw.clone();
+                path.write(&mut doc, result)
+                    .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {}", e.message)))?;
+                Ok(doc)
+            }
+            Some(other) => Err(self.fatal(sc, &format!("Invalid ResultPath {other}"))),
+        }
+    }
+
+    /// `Assign` (JSONPath mode): evaluated against `value`, all at once, then stored.
+    fn assign(
+        &self,
+        sc: &StateCtx<'_>,
+        assign: Option<&Value>,
+        value: &Value,
+        scope: &mut Scope,
+    ) -> Result<(), Failure> {
+        let Some(a) = assign else { return Ok(()) };
+        let resolved = self.template(sc, a, value, scope, None)?;
+        if let Value::Object(o) = resolved {
+            for (k, v) in o {
+                scope.vars.insert(k, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// ResultSelector → ResultPath → OutputPath (+ Assign), shared by Task/Map/Parallel/Pass.
+    fn finish(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        result: Value,
+        scope: &mut Scope,
+    ) -> Result<Value, Failure> {
+        let result = match sc.state.get("ResultSelector") {
+            Some(sel) => self.template(sc, sel, &result, scope, None)?,
+            None => result,
+        };
+        self.assign(sc, sc.state.get("Assign"), &result, scope)?;
+        let merged = self.result_path_of(sc, sc.state.get("ResultPath"), raw, result)?;
+        self.output_path(sc, merged, scope)
+    }
+
+    fn run_pass(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: Value,
+        scope: &mut Scope,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let eff = self.input_path(sc, &raw, scope)?;
+        let result = match (sc.state.get("Result"), sc.state.get("Parameters")) {
+            // `Result` is literal: keys ending in `.$` are not evaluated.
+            (Some(r), _) => r.clone(),
+            (None, Some(p)) => self.template(sc, p, &eff, scope, None)?,
+            (None, None) => eff,
+        };
+        self.check_size(&sc.state.name, &result, true)?;
+        let out = self.finish(sc, &raw, result, scope)?;
+        Ok((self.next_of(sc), out))
+    }
+
+    fn run_choice(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: Value,
+        scope: &mut Scope,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let eff = self.input_path(sc, &raw, scope)?;
+        let empty = vec![];
+        let rules = sc
+            .state
+            .get("Choices")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
+        let mut chosen: Option<(String, Option<&Value>)> = None;
+        for rule in rules {
+            let Some(r) = rule.as_object() else { continue };
+            let read = |p: &str| -> Result<Option<Value>, String> {
+                let path = JsonPath::parse(p)?;
+                match self.read_path(sc, &path, &eff, scope, None) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(_) => Ok(None),
+                }
+            };
+            let hit = choice::evaluate(r, &read).map_err(|e| self.fatal(sc, &e))?;
+            if hit {
+                let next = r.get("Next").and_then(Value::as_str).unwrap_or_default();
+                chosen = Some((next.to_string(), r.get("Assign")));
+                break;
+            }
+        }
+        let (next, rule_assign) = match chosen {
+            Some(c) => c,
+            None => match sc.state.str("Default") {
+                Some(d) => (d.to_string(), None),
+                None => {
+                    return Err(Failure::catchable(
+                        "States.NoChoiceMatched",
+                        Some(runtime_cause(
+                            &sc.state.name,
+                            sc.entered,
+                            "No Choice matched and no Default is set.",
+                        )),
+                    )
+                    .fatalize())
+                }
+            },
+        };
+        self.assign(sc, sc.state.get("Assign"), &eff, scope)?;
+        self.assign(sc, rule_assign, &eff, scope)?;
+        let out = self.output_path(sc, eff, scope)?;
+        Ok((Some(next), out))
+    }
+
+    async fn run_wait(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: Value,
+        scope: &mut Scope,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let eff = self.input_path(sc, &raw, scope)?;
+        let st = sc.state;
+        let secs: f64 = if let Some(s) = st.get("Seconds") {
+            s.as_f64().unwrap_or(0.0)
+        } else if let Some(Value::String(p)) = st.get("SecondsPath") {
+            let v = self.read_field_path(sc, p, &eff, scope)?;
+            let shown = match &v {
+                Value::String(s) => s.clone(),
+                o => o.to_string(),
+            };
+            let n = match &v {
+                Value::Number(n) if n.is_i64() || n.is_u64() => n.as_f64().unwrap_or(0.0),
+                _ => {
+                    return Err(self.fatal(
+                        sc,
+                        &format!("The SecondsPath parameter cannot be parsed as a long value: {p} == {shown}"),
+                    ))
+                }
+            };
+            if n < 0.0 {
+                return Err(self.fatal(
+                    sc,
+                    &format!("The SecondsPath parameter references a negative value: {p} == {shown}"),
+                ));
+            }
+            n
+        } else {
+            let (field, text) = if let Some(t) = st.get("Timestamp") {
+                ("Timestamp", t.clone())
+            } else if let Some(Value::String(p)) = st.get("TimestampPath") {
+                ("TimestampPath", self.read_field_path(sc, p, &eff, scope)?)
+            } else {
+                ("Timestamp", Value::Null)
+            };
+            let parsed = text.as_str().and_then(choice::parse_timestamp);
+            match parsed {
+                Some(ts) => {
+                    let target = ts.with_timezone(&Utc);
+                    (target - self.clock.now()).num_milliseconds().max(0) as f64 / 1000.0
+                }
+                None => {
+                    let shown = match &text {
+                        Value::String(s) => s.clone(),
+                        o => o.to_string(),
+                    };
+                    let p = st.str("TimestampPath").unwrap_or("");
+                    return Err(self.fatal(
+                        sc,
+                        &format!("The {field} parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {shown}"),
+                    ));
+                }
+            }
+        };
+        self.wait(secs).await?;
+        self.assign(sc, st.get("Assign"), &eff, scope)?;
+        let out = self.output_path(sc, eff, scope)?;
+        Ok((self.next_of(sc), out))
+    }
+
+    fn run_fail(&self, sc: &StateCtx<'_>, raw: &Value, scope: &Scope) -> Failure {
+        let st = sc.state;
+        let pick = |lit: &str, path: &str| -> Result<Option<String>, Failure> {
+            if let Some(v) = st.str(lit) {
+                return Ok(Some(v.to_string()));
+            }
+            if let Some(p) = st.str(path) {
+                let v = self
+                    .eval_expr(sc, p, raw, scope, None)
+                    .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))?;
+                return Ok(Some(match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                }));
+            }
+            Ok(None)
+        };
+        let error = match pick("Error", "ErrorPath") {
+            Ok(e) => e,
+            Err(f) => return f,
+        };
+        let cause = match pick("Cause", "CausePath") {
+            Ok(c) => c,
+            Err(f) => return f,
+        };
+        Failure {
+            error: error.unwrap_or_default(),
+            cause,
+            kind: FailureKind::Catchable,
+        }
+    }
+
+    /// Task, Parallel and Map: run with Retry/Catch.
+    async fn run_with_handlers(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: Value,
+        scope: &mut Scope,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let st = sc.state;
+        let empty = vec![];
+        let retriers = st.get("Retry").and_then(Value::as_array).unwrap_or(&empty);
+        let catchers = st.get("Catch").and_then(Value::as_array).unwrap_or(&empty);
+        let mut attempts = vec![0u32; retriers.len()];
+        let mut retry_count = 0u32;
+        loop {
+            let sc2 = StateCtx {
+                state: st,
+                entered: sc.entered,
+                entered_time: sc.entered_time.clone(),
+                retry: retry_count,
+            };
+            let attempt = match st.kind.as_str() {
+                "Task" => self.task_attempt(&sc2, &raw, scope, retry_count).await,
+                "Parallel" => self.parallel_attempt(&sc2, &raw, scope).await,
+                _ => self.map_attempt(&sc2, &raw, scope).await,
+            };
+            let failure = match attempt {
+                Ok(result) => {
+                    let out = self.finish(sc, &raw, result, scope)?;
+                    return Ok((self.next_of(sc), out));
+                }
+                Err(f) => f,
+            };
+            if failure.kind != FailureKind::Catchable {
+                return Err(failure);
+            }
+            // Retry: the first retrier whose ErrorEquals matches decides.
+            if let Some(i) = retriers.iter().position(|r| {
+                r.get("ErrorEquals")
+                    .and_then(Value::as_array)
+                    .is_some_and(|l| error_matches(l, &failure.error))
+            }) {
+                let r = &retriers[i];
+                let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3) as u32;
+                if attempts[i] < max {
+                    let interval = r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0);
+                    let rate = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
+                    let mut delay = interval * rate.powi(attempts[i] as i32);
+                    if let Some(m) = r.get("MaxDelaySeconds").and_then(Value::as_f64) {
+                        delay = delay.min(m);
+                    }
+                    if r.get("JitterStrategy").and_then(Value::as_str) == Some("FULL") {
+                        delay *= intrinsics::random_fraction();
+                    }
+                    attempts[i] += 1;
+                    retry_count += 1;
+                    self.wait(delay).await?;
+                    continue;
+                }
+            }
+            for c in catchers {
+                let matches = c
+                    .get("ErrorEquals")
+                    .and_then(Value::as_array)
+                    .is_some_and(|l| error_matches(l, &failure.error));
+                if !matches {
+                    continue;
+                }
+                let err_obj = failure.error_object();
+                self.assign(sc, c.get("Assign"), &err_obj, scope)?;
+                let out = self.result_path_of(sc, c.get("ResultPath"), &raw, err_obj)?;
+                let next = c.get("Next").and_then(Value::as_str).unwrap_or_default();
+                return Ok((Some(next.to_string()), out));
+            }
+            return Err(failure);
+        }
+    }
+
+    fn timeout_of(&self, sc: &StateCtx<'_>, eff: &Value, scope: &Scope) -> Result<Option<f64>, Failure> {
+        if let Some(t) = sc.state.get("TimeoutSeconds").and_then(Value::as_f64) {
+            return Ok(Some(t));
+        }
+        if let Some(p) = sc.state.str("TimeoutSecondsPath") {
+            let v = self.read_field_path(sc, p, eff, scope)?;
+            return match v.as_f64() {
+                Some(t) if t > 0.0 => Ok(Some(t)),
+                _ => Err(self.fatal(
+                    sc,
+                    &format!("The TimeoutSecondsPath parameter does not reference a positive integer: {p} == {v}"),
+                )),
+            };
+        }
+        Ok(None)
+    }
+
+    async fn task_attempt(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        scope: &mut Scope,
+        attempt: u32,
+    ) -> Result<Value, Failure> {
+        let st = sc.state;
+        let eff = self.input_path(sc, raw, scope)?;
+        let params = match st.get("Parameters") {
+            Some(p) => self.template(sc, p, &eff, scope, None)?,
+            None => eff.clone(),
+        };
+        let timeout = self.timeout_of(sc, &eff, scope)?;
+        let kind = st.resource_kind();
+        let resource = st.resource_text();
+        let (function, payload) = match kind {
+            ResourceKind::LambdaInvoke => (
+                params
+                    .get("FunctionName")
+                    .and_then(function_from_arn_or_name)
+                    .unwrap_or_default(),
+                params.get("Payload").cloned().unwrap_or(json!({})),
+            ),
+            _ => (st.static_function().unwrap_or_else(|| resource.clone()), params.clone()),
+        };
+        let mut ev = self.state_event("TaskScheduled", &st.name);
+        ev.resource = Some(resource.clone());
+        ev.input = Some(params.clone());
+        self.record(ev);
+        self.record(self.state_event("TaskStarted", &st.name));
+        let call = TaskCall {
+            state_name: st.name.clone(),
+            function,
+            resource: resource.clone(),
+            kind: kind.clone(),
+            payload,
+            parameters: params,
+            attempt,
+        };
+        let fut = self.invoker.invoke_task(&call);
+        let result = match timeout {
+            Some(t) if self.opts.enforce_task_timeouts => {
+                match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
+                    Ok(r) => r.map_err(|f| (f.error, Some(f.cause))),
+                    Err(_) => Err(("States.Timeout".to_string(), None)),
+                }
+            }
+            _ => fut.await.map_err(|f| (f.error, Some(f.cause))),
+        };
+        match result {
+            Ok(v) => {
+                // The service names the Lambda resource ("lambda" for the integration) in the cause.
+                let who = if kind == ResourceKind::LambdaInvoke { "lambda".to_string() } else { resource };
+                if let Err(f) = self.check_size(&who, &v, false) {
+                    let mut ev = self.state_event("TaskFailed", &st.name);
+                    ev.error = Some(f.error.clone());
+                    ev.cause = f.cause.clone();
+                    self.record(ev);
+                    return Err(f);
+                }
+                let mut ev = self.state_event("TaskSucceeded", &st.name);
+                ev.output = Some(v.clone());
+                self.record(ev);
+                Ok(v)
+            }
+            Err((error, cause)) => {
+                let cause = cause.filter(|c| !c.is_empty());
+                let mut ev = self.state_event("TaskFailed", &st.name);
+                ev.error = Some(error.clone());
+                ev.cause = cause.clone();
+                self.record(ev);
+                Err(Failure::catchable(error, cause))
+            }
+        }
+    }
+
+    async fn parallel_attempt(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        scope: &mut Scope,
+    ) -> Result<Value, Failure> {
+        let st = sc.state;
+        let eff = self.input_path(sc, raw, scope)?;
+        let input = match st.get("Parameters") {
+            Some(p) => self.template(sc, p, &eff, scope, None)?,
+            None => eff,
+        };
+        self.record(self.state_event("ParallelStateStarted", &st.name));
+        let mut results = Vec::with_capacity(st.branches.len());
+        for b in &st.branches {
+            let mut inner = scope.clone();
+            match self.run_machine(b, input.clone(), &mut inner).await {
+                Ok(v) => results.push(v),
+                Err(f) => {
+                    let mut ev = self.state_event("ParallelStateFailed", &st.name);
+                    ev.error = Some(f.error.clone());
+                    ev.cause = f.cause.clone();
+                    self.record(ev);
+                    return Err(f);
+                }
+            }
+        }
+        self.record(self.state_event("ParallelStateSucceeded", &st.name));
+        Ok(Value::Array(results))
+    }
+
+    fn int_field(
+        &self,
+        sc: &StateCtx<'_>,
+        field: &str,
+        eff: &Value,
+        scope: &Scope,
+        float: bool,
+    ) -> Result<Option<f64>, Failure> {
+        if let Some(v) = sc.state.get(field) {
+            return Ok(v.as_f64());
+        }
+        let pf = format!("{field}Path");
+        let Some(p) = sc.state.str(&pf) else {
+            return Ok(None);
+        };
+        let v = self.read_field_path(sc, p, eff, scope)?;
+        let ok = match &v {
+            Value::Number(n) if float => n.as_f64(),
+            Value::Number(n) => n.as_i64().map(|i| i as f64),
+            _ => None,
+        };
+        match ok {
+            Some(x) => Ok(Some(x)),
+            None => {
+                let shown = match &v {
+                    Value::String(s) => s.clone(),
+                    o => o.to_string(),
+                };
+                let what = if float { "float" } else { "integer" };
+                Err(self.fatal(
+                    sc,
+                    &format!("The {pf} field refers to value \"{shown}\" which is not a valid {what}: {p}"),
+                ))
+            }
+        }
+    }
+
+    async fn map_attempt(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        scope: &mut Scope,
+    ) -> Result<Value, Failure> {
+        let st = sc.state;
+        let eff = self.input_path(sc, raw, scope)?;
+        let items_v = match st.get("Items") {
+            Some(tmpl) => self.template(sc, &json!({"v": tmpl}), &eff, scope, None)?["v"].take(),
+            None => match st.str("ItemsPath") {
+                Some(p) => self.read_field_path(sc, p, &eff, scope)?,
+                None => eff.clone(),
+            },
+        };
+        let Value::Array(items) = items_v else {
+            return Err(self.fatal(
+                sc,
+                &format!(
+                    "Invalid path '{}' : The Map state's items must be a JSON array, got: {}",
+                    st.str("ItemsPath").unwrap_or("$"),
+                    items_v
+                ),
+            ));
+        };
+        let _max_concurrency = self.int_field(sc, "MaxConcurrency", &eff, scope, false)?;
+        let tol_count = self.int_field(sc, "ToleratedFailureCount", &eff, scope, false)?;
+        if tol_count.is_some_and(|c| c < 0.0) {
+            return Err(self.fatal(sc, "ToleratedFailureCount cannot be negative."));
+        }
+        let tol_pct = self.int_field(sc, "ToleratedFailurePercentage", &eff, scope, true)?;
+        if tol_pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+            return Err(self.fatal(sc, "ToleratedFailurePercentage must be between 0 and 100."));
+        }
+        let tolerant = tol_count.is_some() || tol_pct.is_some();
+        let processor = st.processor.as_deref().ok_or_else(|| {
+            self.fatal(sc, "The Map state has no ItemProcessor or Iterator.")
+        })?;
+        let mut ev = self.state_event("MapStateStarted", &st.name);
+        ev.index = Some(items.len());
+        self.record(ev);
+        let selector = st.get("ItemSelector").or_else(|| st.get("Parameters"));
+        let total = items.len();
+        let mut results = Vec::with_capacity(total);
+        let mut failures = 0usize;
+        for (i, item) in items.iter().enumerate() {
+            let input = match selector {
+                Some(sel) => self.template(sc, sel, &eff, scope, Some((i, item)))?,
+                None => item.clone(),
+            };
+            let mut ev = self.state_event("MapIterationStarted", &st.name);
+            ev.index = Some(i);
+            self.record(ev);
+            let mut inner = scope.clone();
+            match self.run_machine(processor, input, &mut inner).await {
+                Ok(v) => {
+                    let mut ev = self.state_event("MapIterationSucceeded", &st.name);
+                    ev.index = Some(i);
+                    self.record(ev);
+                    results.push(v);
+                }
+                Err(f) => {
+                    let mut ev = self.state_event("MapIterationFailed", &st.name);
+                    ev.index = Some(i);
+                    ev.error = Some(f.error.clone());
+                    ev.cause = f.cause.clone();
+                    self.record(ev);
+                    if f.kind != FailureKind::Catchable {
+                        return Err(f);
+                    }
+                    failures += 1;
+                    let within_count = tol_count.is_some_and(|c| failures as f64 <= c);
+                    let within_pct = tol_pct
+                        .is_some_and(|p| (failures as f64) * 100.0 / (total as f64) <= p);
+                    if !(within_count || within_pct) {
+                        let err = if tolerant {
+                            Failure::catchable(
+                                "States.ExceedToleratedFailureThreshold",
+                                Some("The specified tolerated failure threshold was exceeded".into()),
+                            )
+                        } else {
+                            f
+                        };
+                        let mut ev = self.state_event("MapStateFailed", &st.name);
+                        ev.error = Some(err.error.clone());
+                        ev.cause = err.cause.clone();
+                        self.record(ev);
+                        return Err(err);
+                    }
+                    results.push(f.error_object());
+                }
+            }
+        }
+        self.record(self.state_event("MapStateSucceeded", &st.name));
+        Ok(Value::Array(results))
+    }
+}
+
+impl Failure {
+    fn fatalize(mut self) -> Self {
+        self.kind = FailureKind::Fatal;
+        self
+    }
+}
+
+struct StateCtx<'s> {
+    state: &'s State,
+    entered: u64,
+    entered_time: String,
+    /// `$$.State.RetryCount`.
+    retry: u32,
+}
+
+impl StateCtx<'_> {
+    fn retry(&self) -> u32 {
+        self.retry
+    }
+}

@@ -1,0 +1,112 @@
+//! Execution history: AWS's event types with ids and previous ids, as JSON or
+//! one line of text per event.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One history event (`ExecutionStarted`, `TaskStateEntered`, `TaskFailed`, …).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    pub id: u64,
+    pub previous_event_id: u64,
+    /// RFC 3339 time on the execution's (possibly virtual) clock.
+    pub timestamp: String,
+    /// Seconds since the execution started, on the same clock.
+    pub elapsed_seconds: f64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Map iteration index, or the item count on `MapStateStarted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+}
+
+impl HistoryEvent {
+    /// A blank event of `event_type`; the recorder fills id, time and clock.
+    pub fn new(event_type: &str) -> Self {
+        HistoryEvent {
+            id: 0,
+            previous_event_id: 0,
+            timestamp: String::new(),
+            elapsed_seconds: 0.0,
+            event_type: event_type.to_string(),
+            state_name: None,
+            resource: None,
+            input: None,
+            output: None,
+            error: None,
+            cause: None,
+            index: None,
+        }
+    }
+
+    /// One line: `#5 (prev #4) +0.003s TaskSucceeded PollReport output={...}`.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "#{} (prev #{}) +{:.3}s {}",
+            self.id, self.previous_event_id, self.elapsed_seconds, self.event_type
+        );
+        if let Some(n) = &self.state_name {
+            s.push_str(&format!(" {n}"));
+        }
+        if let Some(i) = self.index {
+            s.push_str(&format!(" [{i}]"));
+        }
+        if let Some(r) = &self.resource {
+            s.push_str(&format!(" resource={r}"));
+        }
+        if let Some(e) = &self.error {
+            s.push_str(&format!(" error={e}"));
+        }
+        if let Some(c) = &self.cause {
+            s.push_str(&format!(" cause={}", summarize_str(c, 200)));
+        }
+        if let Some(i) = &self.input {
+            s.push_str(&format!(" input={}", summarize(i, 200)));
+        }
+        if let Some(o) = &self.output {
+            s.push_str(&format!(" output={}", summarize(o, 200)));
+        }
+        s
+    }
+}
+
+/// Compact JSON cut to `max` characters (for one-line progress output).
+pub fn summarize(v: &Value, max: usize) -> String {
+    summarize_str(&v.to_string(), max)
+}
+
+fn summarize_str(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The whole history as text, one event per line.
+pub fn history_to_text(events: &[HistoryEvent]) -> String {
+    events
+        .iter()
+        .map(HistoryEvent::to_text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Receives every event as it is recorded (e.g. to print progress).
+pub trait Observer: Send + Sync {
+    fn on_event(&self, event: &HistoryEvent);
+}
