@@ -176,6 +176,16 @@ struct Scope {
     vars: Map<String, Value>,
 }
 
+impl Scope {
+    fn store(&mut self, assigned: Option<Value>) {
+        if let Some(Value::Object(o)) = assigned {
+            for (k, v) in o {
+                self.vars.insert(k, v);
+            }
+        }
+    }
+}
+
 struct Runner<'a> {
     invoker: &'a dyn TaskInvoker,
     opts: &'a RunOptions,
@@ -592,22 +602,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// `Assign` (JSONPath mode): evaluated against `value`, all at once, then stored.
+    /// `Assign` (JSONPath mode): evaluated against `value`, all at once.
+    /// The caller stores the result with [`Scope::store`] only after OutputPath,
+    /// because paths in the same state still see the old values.
     fn assign(
         &self,
         sc: &StateCtx<'_>,
         assign: Option<&Value>,
         value: &Value,
-        scope: &mut Scope,
-    ) -> Result<(), Failure> {
-        let Some(a) = assign else { return Ok(()) };
-        let resolved = self.template(sc, a, value, scope, None)?;
-        if let Value::Object(o) = resolved {
-            for (k, v) in o {
-                scope.vars.insert(k, v);
-            }
-        }
-        Ok(())
+        scope: &Scope,
+    ) -> Result<Option<Value>, Failure> {
+        let Some(a) = assign else { return Ok(None) };
+        Ok(Some(self.template(sc, a, value, scope, None)?))
     }
 
     /// ResultSelector → ResultPath → OutputPath (+ Assign), shared by Task/Map/Parallel/Pass.
@@ -622,9 +628,11 @@ impl<'a> Runner<'a> {
             Some(sel) => self.template(sc, sel, &result, scope, None)?,
             None => result,
         };
-        self.assign(sc, sc.state.get("Assign"), &result, scope)?;
+        let assigned = self.assign(sc, sc.state.get("Assign"), &result, scope)?;
         let merged = self.result_path_of(sc, sc.state.get("ResultPath"), raw, result)?;
-        self.output_path(sc, merged, scope)
+        let out = self.output_path(sc, merged, scope)?;
+        scope.store(assigned);
+        Ok(out)
     }
 
     fn run_pass(
@@ -692,9 +700,11 @@ impl<'a> Runner<'a> {
                 }
             },
         };
-        self.assign(sc, sc.state.get("Assign"), &eff, scope)?;
-        self.assign(sc, rule_assign, &eff, scope)?;
+        let a1 = self.assign(sc, sc.state.get("Assign"), &eff, scope)?;
+        let a2 = self.assign(sc, rule_assign, &eff, scope)?;
         let out = self.output_path(sc, eff, scope)?;
+        scope.store(a1);
+        scope.store(a2);
         Ok((Some(next), out))
     }
 
@@ -758,8 +768,9 @@ impl<'a> Runner<'a> {
             }
         };
         self.wait(secs).await?;
-        self.assign(sc, st.get("Assign"), &eff, scope)?;
+        let assigned = self.assign(sc, st.get("Assign"), &eff, scope)?;
         let out = self.output_path(sc, eff, scope)?;
+        scope.store(assigned);
         Ok((self.next_of(sc), out))
     }
 
@@ -863,8 +874,9 @@ impl<'a> Runner<'a> {
                     continue;
                 }
                 let err_obj = failure.error_object();
-                self.assign(sc, c.get("Assign"), &err_obj, scope)?;
+                let assigned = self.assign(sc, c.get("Assign"), &err_obj, scope)?;
                 let out = self.result_path_of(sc, c.get("ResultPath"), &raw, err_obj)?;
+                scope.store(assigned);
                 let next = c.get("Next").and_then(Value::as_str).unwrap_or_default();
                 return Ok((Some(next.to_string()), out));
             }
@@ -1013,9 +1025,12 @@ impl<'a> Runner<'a> {
             return Ok(None);
         };
         let v = self.read_field_path(sc, p, eff, scope)?;
+        // AWS accepts numeric strings too ("1").
         let ok = match &v {
             Value::Number(n) if float => n.as_f64(),
             Value::Number(n) => n.as_i64().map(|i| i as f64),
+            Value::String(s) if float => s.trim().parse::<f64>().ok(),
+            Value::String(s) => s.trim().parse::<i64>().ok().map(|i| i as f64),
             _ => None,
         };
         match ok {

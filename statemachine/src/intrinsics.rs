@@ -210,10 +210,22 @@ fn as_arr<'v>(name: &str, v: &'v Value) -> Result<&'v Vec<Value>, String> {
         .ok_or_else(|| format!("The intrinsic function {name} expects an array argument."))
 }
 
-/// A value as States.Format inserts it: strings raw, everything else as JSON.
+/// A value as States.Format inserts it: AWS formats with Java's `toString`,
+/// so strings are raw, objects read `{a=1, b=[]}` and arrays `[x, y]`.
 fn format_piece(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Object(o) => {
+            let parts: Vec<String> = o
+                .iter()
+                .map(|(k, v)| format!("{k}={}", format_piece(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Array(a) => {
+            let parts: Vec<String> = a.iter().map(format_piece).collect();
+            format!("[{}]", parts.join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -344,7 +356,10 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
         }
         "States.Hash" => {
             want_args(name, &args, 2)?;
-            let data = format_piece(&args[0]);
+            let data = match &args[0] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
             let algo = as_str(name, &args[1])?;
             Ok(Value::String(hash(algo, data.as_bytes())?))
         }
@@ -379,8 +394,13 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
         }
         "States.MathAdd" => {
             want_args(name, &args, 2)?;
-            let (a, b) = (as_int(name, &args[0])?, as_int(name, &args[1])?);
-            Ok(Value::from(a + b))
+            // AWS rounds non-integers like Java's Math.round (half up): -1.5 → -1, 1.5 → 2.
+            let round = |v: &Value| -> Result<i64, String> {
+                v.as_f64()
+                    .map(|f| (f + 0.5).floor() as i64)
+                    .ok_or_else(|| format!("The intrinsic function {name} expects integer arguments."))
+            };
+            Ok(Value::from(round(&args[0])? + round(&args[1])?))
         }
         "States.StringSplit" => {
             want_args(name, &args, 2)?;

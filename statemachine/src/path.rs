@@ -105,12 +105,10 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 None => return Err(self.err("unterminated string")),
-                Some('\\') => {
-                    self.pos += 1;
-                    if let Some(c) = self.peek() {
-                        s.push(c);
-                        self.pos += 1;
-                    }
+                // Jayway only unescapes the quote character; other backslashes are literal.
+                Some('\\') if self.peek_at(1) == Some(q) => {
+                    s.push(q);
+                    self.pos += 2;
                 }
                 Some(c) if c == q => {
                     self.pos += 1;
