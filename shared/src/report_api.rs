@@ -341,6 +341,8 @@ pub enum BodyError {
     Transport(String),
     #[error("the download is not valid gzip: {0}")]
     Corrupt(String),
+    #[error("the report is larger than the limit of {0} bytes")]
+    TooLarge(u64),
 }
 
 impl BodyError {
@@ -348,8 +350,45 @@ impl BodyError {
     pub fn classify(err: &io::Error) -> ErrorName {
         match err.get_ref().and_then(|e| e.downcast_ref::<BodyError>()) {
             Some(BodyError::Corrupt(_)) => ErrorName::CsvMalformed,
+            Some(BodyError::TooLarge(_)) => ErrorName::CsvLimitExceeded,
             _ => ErrorName::ReportApiUnavailable,
         }
+    }
+}
+
+/// Fails a body that grows past `max` bytes, while it streams.
+pub struct LimitedBody<R> {
+    inner: R,
+    seen: u64,
+    max: u64,
+}
+
+impl<R> LimitedBody<R> {
+    pub fn new(inner: R, max: u64) -> Self {
+        LimitedBody { inner, seen: 0, max }
+    }
+
+    /// Bytes read so far.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for LimitedBody<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = polled {
+            self.seen += (buf.filled().len() - before) as u64;
+            if self.seen > self.max {
+                return std::task::Poll::Ready(Err(io::Error::other(BodyError::TooLarge(self.max))));
+            }
+        }
+        polled
     }
 }
 

@@ -1,1 +1,277 @@
-//! DownloadReport
+//! # DownloadReport
+//!
+//! Streams the finished report from its `download_url` into the private
+//! reports bucket (`<REPORTS_PREFIX><report_id>.csv`), decompressing gzip on
+//! the way, and returns only where it put it: Step Functions caps a payload
+//! at 256 KiB, a report can be gigabytes.
+//!
+//! Before a byte is stored the URL is checked ([`UrlPolicy`]: the reporting
+//! API's host or an allowed one, https outside local mode) and the body's
+//! first bytes are sniffed, so an HTML error page or an empty body fails with
+//! `Csv.Malformed` instead of becoming a report.
+
+use chrono::{DateTime, Utc};
+use reqwest::Url;
+use serde_json::Value;
+use shared::config::{self, ConfigError, Lookup};
+use shared::errors::{ErrorName, NamedError};
+use shared::payload::{self, PollOutcome, StoredReport};
+use shared::report_api::{ApiConfig, ApiError, LimitedBody, ReportFetcher};
+use shared::store::{ObjectWriter, PutRequest, StoreError};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Which download URLs may be fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrlPolicy {
+    /// Hosts allowed; an entry starting with `.` allows every subdomain.
+    pub allowed_hosts: Vec<String>,
+    /// Local development: plain http and loopback addresses are allowed.
+    pub local_mode: bool,
+}
+
+impl UrlPolicy {
+    pub fn check(&self, raw: &str) -> Result<Url, String> {
+        let url = Url::parse(raw).map_err(|e| format!("download_url is not a URL ({e})"))?;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        match url.scheme() {
+            "https" => {}
+            "http" if self.local_mode => {}
+            other => return Err(format!("download_url must use https, not {other}")),
+        }
+        if !self.local_mode && is_internal_host(&host) {
+            return Err(format!("download_url points at an internal address ({host})"));
+        }
+        let allowed = self.allowed_hosts.iter().any(|h| match h.strip_prefix('.') {
+            Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
+            None => &host == h,
+        });
+        if !allowed {
+            return Err(format!("download_url host {host} is not allowed (allowed: {})", self.allowed_hosts.join(", ")));
+        }
+        Ok(url)
+    }
+}
+
+fn is_internal_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+/// DownloadReport's settings, read once at cold start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub api: ApiConfig,
+    pub reports_bucket: String,
+    pub reports_prefix: String,
+    pub urls: UrlPolicy,
+    pub max_bytes: u64,
+}
+
+impl Config {
+    pub fn from_lookup(env: &dyn Lookup, token: Option<config::Secret>) -> Result<Self, ConfigError> {
+        let api = ApiConfig::from_lookup(env, token)?;
+        let mut allowed_hosts = config::list_or(env, "DOWNLOAD_ALLOWED_HOSTS", &[]);
+        if let Some(host) = Url::parse(&api.base_url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)) {
+            allowed_hosts.push(host);
+        }
+        Ok(Config {
+            api,
+            reports_bucket: config::required(env, "REPORTS_BUCKET")?,
+            reports_prefix: config::string_or(env, "REPORTS_PREFIX", "reports/"),
+            urls: UrlPolicy { allowed_hosts, local_mode: config::parse_or(env, "LOCAL_MODE", false)? },
+            max_bytes: config::parse_or(env, "MAX_REPORT_BYTES", 5 * 1024 * 1024 * 1024)?,
+        })
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let token = shared::secrets::resolve_token(&config::ProcessEnv).await?;
+        Self::from_lookup(&config::ProcessEnv, token)
+    }
+
+    pub fn report_key(&self, report_id: &str) -> String {
+        format!("{}{report_id}.csv", self.reports_prefix)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("invalid input: {0}")]
+    Input(String),
+    #[error("refusing the download: {0}")]
+    UrlRefused(String),
+    #[error("the download is not a CSV report: {0}")]
+    NotCsv(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl NamedError for DownloadError {
+    fn name(&self) -> ErrorName {
+        match self {
+            DownloadError::Input(_) | DownloadError::UrlRefused(_) => ErrorName::InputInvalid,
+            DownloadError::NotCsv(_) => ErrorName::CsvMalformed,
+            DownloadError::Api(e) => e.name(),
+            DownloadError::Store(e) => e.name(),
+        }
+    }
+}
+
+shared::impl_diagnostic!(DownloadError);
+
+/// Handles one DownloadReport invocation.
+pub async fn handle(
+    fetcher: &impl ReportFetcher,
+    store: &impl ObjectWriter,
+    config: &Config,
+    event: Value,
+) -> Result<StoredReport, DownloadError> {
+    let input: PollOutcome = payload::parse_input(event).map_err(|e| DownloadError::Input(e.to_string()))?;
+    let report_id = payload::check_report_id(&input.report.report_id).map_err(DownloadError::Input)?.to_string();
+    let raw_url = input
+        .download_url
+        .as_deref()
+        .ok_or_else(|| DownloadError::Input(format!("download_url is null: the report is {}, not COMPLETED", input.status.as_str())))?;
+    let url = config.urls.check(raw_url).map_err(DownloadError::UrlRefused)?;
+
+    let download = fetcher.fetch(url.as_str()).await?;
+    if let Some(kind) = download.content_type.as_deref().filter(|t| t.starts_with("text/html") || t.contains("json")) {
+        return Err(DownloadError::NotCsv(format!("the server sent {kind}")));
+    }
+    let mut body = BufReader::with_capacity(64 * 1024, LimitedBody::new(download.body, config.max_bytes));
+    let head = body.fill_buf().await.map_err(|source| {
+        StoreError::Body { bucket: config.reports_bucket.clone(), key: config.report_key(&report_id), source }
+    })?;
+    if head.is_empty() {
+        return Err(DownloadError::NotCsv("the body is empty".into()));
+    }
+    if let Some(kind) = payload::sniff_non_csv(head) {
+        return Err(DownloadError::NotCsv(format!("the body looks like {kind}")));
+    }
+
+    let req = PutRequest {
+        bucket: config.reports_bucket.clone(),
+        key: config.report_key(&report_id),
+        content_type: "text/csv; charset=utf-8".into(),
+        ..Default::default()
+    };
+    let stored = store.put_stream(&req, &mut body).await?;
+    tracing::info!(report_id, bytes = stored.bytes, key = req.key, "report stored");
+    Ok(StoredReport { report_id, created_at: created_at(&input), bucket: req.bucket, key: req.key, bytes: stored.bytes })
+}
+
+fn created_at(input: &PollOutcome) -> DateTime<Utc> {
+    input.report.created_at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use serde_json::json;
+    use shared::report_api::Download;
+    use shared::store::MemoryStore;
+    use std::collections::HashMap;
+
+    struct FakeFetcher(&'static [u8], Option<&'static str>);
+
+    #[async_trait]
+    impl ReportFetcher for FakeFetcher {
+        async fn fetch(&self, _url: &str) -> Result<Download, ApiError> {
+            Ok(Download { body: Box::pin(self.0), content_type: self.1.map(String::from) })
+        }
+    }
+
+    struct GoneFetcher;
+
+    #[async_trait]
+    impl ReportFetcher for GoneFetcher {
+        async fn fetch(&self, url: &str) -> Result<Download, ApiError> {
+            Err(ApiError::Gone { url: url.into(), status: 404 })
+        }
+    }
+
+    fn config() -> Config {
+        Config::from_lookup(&HashMap::from([("REPORT_API_URL", "https://api.example.com"), ("REPORTS_BUCKET", "reports")]), None).unwrap()
+    }
+
+    fn completed(url: &str) -> Value {
+        json!({"report_id": "rpt-1", "status_url": "https://api.example.com/reports/rpt-1", "created_at": "2026-01-01T00:00:00Z",
+               "poll_count": 2, "max_polls": 10, "wait_seconds": 10, "status": "COMPLETED", "download_url": url})
+    }
+
+    #[tokio::test]
+    async fn given_a_completed_report_then_the_csv_is_stored_and_only_its_key_returned() {
+        let store = MemoryStore::default();
+        let out = handle(&FakeFetcher(b"a,b\n1,2\n", Some("text/csv")), &store, &config(), completed("https://api.example.com/f.csv")).await.unwrap();
+        assert_eq!((out.bucket.as_str(), out.key.as_str(), out.bytes), ("reports", "reports/rpt-1.csv", 8));
+        assert_eq!(store.get("reports", "reports/rpt-1.csv").unwrap().data, b"a,b\n1,2\n");
+    }
+
+    #[tokio::test]
+    async fn given_a_404_download_then_download_gone_and_nothing_stored() {
+        let store = MemoryStore::default();
+        let err = handle(&GoneFetcher, &store, &config(), completed("https://api.example.com/f.csv")).await.unwrap_err();
+        assert_eq!(err.name(), ErrorName::DownloadGone);
+        assert!(store.keys().is_empty());
+    }
+
+    #[tokio::test]
+    async fn given_an_empty_or_html_body_then_csv_malformed_and_nothing_stored() {
+        let store = MemoryStore::default();
+        for fetcher in [FakeFetcher(b"", None), FakeFetcher(b"<html>oops</html>", None), FakeFetcher(b"a,b", Some("text/html"))] {
+            let err = handle(&fetcher, &store, &config(), completed("https://api.example.com/f.csv")).await.unwrap_err();
+            assert_eq!(err.name(), ErrorName::CsvMalformed, "{err}");
+        }
+        assert!(store.keys().is_empty());
+    }
+
+    #[tokio::test]
+    async fn given_a_null_download_url_then_input_invalid() {
+        let mut input = completed("x");
+        input["download_url"] = Value::Null;
+        input["status"] = json!("IN_PROGRESS");
+        let err = handle(&FakeFetcher(b"a\n", None), &MemoryStore::default(), &config(), input).await.unwrap_err();
+        assert_eq!(err.name(), ErrorName::InputInvalid);
+        assert!(err.to_string().contains("IN_PROGRESS"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn given_a_body_over_the_limit_then_limit_exceeded() {
+        let mut cfg = config();
+        cfg.max_bytes = 4;
+        let err = handle(&FakeFetcher(b"a,b\n1,2\n", None), &MemoryStore::default(), &cfg, completed("https://api.example.com/f.csv")).await.unwrap_err();
+        assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
+    }
+
+    #[test]
+    fn url_policy_refuses_other_hosts_plain_http_and_internal_addresses() {
+        let policy = config().urls;
+        assert!(policy.check("https://api.example.com/f.csv").is_ok());
+        assert!(policy.check("https://evil.example.net/f.csv").is_err());
+        assert!(policy.check("http://api.example.com/f.csv").is_err());
+        assert!(policy.check("file:///etc/passwd").is_err());
+        let open = UrlPolicy { allowed_hosts: vec!["169.254.169.254".into(), "10.0.0.1".into()], local_mode: false };
+        assert!(open.check("https://169.254.169.254/latest/meta-data").is_err());
+        assert!(open.check("https://10.0.0.1/x").is_err());
+        let local = UrlPolicy { allowed_hosts: vec!["127.0.0.1".into()], local_mode: true };
+        assert!(local.check("http://127.0.0.1:9100/files/r.csv").is_ok());
+    }
+
+    #[test]
+    fn a_leading_dot_allows_subdomains() {
+        let policy = UrlPolicy { allowed_hosts: vec![".files.example.com".into()], local_mode: false };
+        assert!(policy.check("https://eu.files.example.com/r.csv").is_ok());
+        assert!(policy.check("https://files.example.com.evil.net/r.csv").is_err());
+    }
+}
