@@ -59,6 +59,16 @@ impl Summary {
         let with: Vec<_> = self.results.iter().filter_map(|r| r.cause_matches).collect();
         (with.iter().filter(|m| **m).count(), with.len())
     }
+    /// Like [`Summary::causes`] for one query language.
+    pub fn causes_for(&self, ql: &str) -> (usize, usize) {
+        let with: Vec<_> = self
+            .results
+            .iter()
+            .filter(|r| r.query_language == ql)
+            .filter_map(|r| r.cause_matches)
+            .collect();
+        (with.iter().filter(|m| **m).count(), with.len())
+    }
     /// Names of failing cases of a query language, sorted.
     pub fn failing(&self, ql: &str) -> Vec<String> {
         let mut v: Vec<String> = self

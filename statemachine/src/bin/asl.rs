@@ -130,6 +130,12 @@ async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
     let verbose = args.iter().any(|a| a == "--verbose");
     let summary = statemachine::conformance::run_dir(&dir, Duration::from_secs(10)).await?;
     for r in &summary.results {
+        if r.passed && verbose && r.cause_matches == Some(false) {
+            println!("CAUSE {} ({})", r.name, r.file.display());
+            for d in &r.diff {
+                println!("  {}", d.replace('\n', "\n  "));
+            }
+        }
         if !r.passed {
             let unsupported = r.diff.iter().any(|d| d.starts_with("unsupported"));
             if unsupported && !verbose {
@@ -146,7 +152,8 @@ async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
         println!("{ql}: {p} passed, {} failed", t - p);
     }
     let (m, t) = summary.causes();
-    println!("causes matching exactly: {m} of {t} FAILED cases");
+    let (mp, tp) = summary.causes_for("JSONPath");
+    println!("causes matching exactly: {m} of {t} FAILED cases ({mp} of {tp} JSONPath)");
     println!("{} passed, {} failed", summary.passed(), summary.failed());
     Ok(if summary.by_language("JSONPath").0 == summary.by_language("JSONPath").1 {
         ExitCode::SUCCESS
