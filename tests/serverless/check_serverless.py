@@ -159,6 +159,34 @@ def tail(text, n=12):
     return " | ".join(text.strip().splitlines()[-n:])
 
 
+def poll_budget_seconds(env, source_def, lambdas):
+    """Worst-case run time of one execution with this poll policy (see serverless.yml)."""
+    initial = int(env["POLL_INITIAL_WAIT_SECONDS"])
+    cap = int(env["POLL_MAX_WAIT_SECONDS"])
+    rate = float(env["POLL_BACKOFF_RATE"])
+    polls = int(env["MAX_POLLS"])
+    # Same formula as shared::polling::PollPolicy::wait_after.
+    waits = sum(max(int(min(initial * rate ** min(n, 64), cap)), min(initial, cap)) for n in range(polls))
+    t = {f: lambdas[f"{f}LambdaFunction"]["Properties"]["Timeout"] for f in FUNCTIONS}
+    return waits + polls * t["PollReport"] + t["CreateReport"] + t["DownloadReport"] + t["UpdateSite"]
+
+
+def check_poll_budget(label, template, source_def):
+    R = template["Resources"]
+    env = R["CreateReportLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    poll_env = R["PollReportLambdaFunction"]["Properties"]["Environment"]["Variables"]
+
+    def fits():
+        keys = ("MAX_POLLS", "POLL_INITIAL_WAIT_SECONDS", "POLL_MAX_WAIT_SECONDS", "POLL_BACKOFF_RATE")
+        if any(env[k] != poll_env[k] for k in keys):
+            return "CreateReport and PollReport disagree on the poll policy"
+        worst = poll_budget_seconds(env, source_def, R)
+        if worst > source_def["TimeoutSeconds"]:
+            return (f"worst case {worst} s > execution TimeoutSeconds {source_def['TimeoutSeconds']} s: "
+                    "the run would end in an uncaught States.Timeout before MAX_POLLS is reached")
+    check(f"{label}: worst-case poll budget fits the execution TimeoutSeconds", fits)
+
+
 # ---------------------------------------------------------------- setup
 
 def setup():
@@ -277,9 +305,13 @@ def template_checks(template, state, source_def):
         p = rules[0]["Properties"]
         if p.get("ScheduleExpression") != "cron(0 * * * ? *)" or p.get("State") != "ENABLED":
             return f"rule {p.get('ScheduleExpression')} {p.get('State')}"
-        if p["Targets"][0]["Arn"] != {"Ref": "ReportPipelineStateMachine"}:
-            return f"target {p['Targets'][0]['Arn']}"
-    check("template: one enabled hourly schedule rule targeting the state machine", schedule_rule)
+        target = p["Targets"][0]
+        if target["Arn"] != {"Ref": "ReportPipelineStateMachine"}:
+            return f"target {target['Arn']}"
+        # CreateReport reads the scheduled event itself (its id is the idempotency key).
+        if any(k in target for k in ("Input", "InputPath", "InputTransformer")):
+            return f"the rule rewrites the scheduled event: {target}"
+    check("template: one enabled hourly schedule rule passing the scheduled event to the state machine", schedule_rule)
 
     def one_state_machine():
         sms = by_type.get("AWS::StepFunctions::StateMachine", [])
@@ -448,6 +480,7 @@ def run():
             with open(os.path.join(out, "serverless-state.json")) as f:
                 state = json.load(f)
             template_checks(template, state, source_def)
+            check_poll_budget("dev", template, source_def)
 
         # per-stage params: a prod package with an overridden cron
         out = os.path.join(work, "prod")
@@ -468,6 +501,7 @@ def run():
                 return "prod log retention is not 90"
             if t["ReportPipelineStateMachine"]["Properties"]["StateMachineName"] != "report-pipeline-prod":
                 return "state machine name"
+            check_poll_budget("prod", {"Resources": t}, source_def)
         check("sls package --stage prod --param scheduleCron=... uses the stage's settings", prod_params)
 
         # control: an unmodified copy of the project packages (so failures below are the definition's)
