@@ -41,7 +41,9 @@ const OPERATORS: &[&str] = &[
 pub fn operator_of(rule: &Map<String, Value>) -> Option<&str> {
     for k in rule.keys() {
         let base = k.strip_suffix("Path").unwrap_or(k);
-        if OPERATORS.contains(&base) && k != "StringMatchesPath" || matches!(k.as_str(), "And" | "Or" | "Not") {
+        if OPERATORS.contains(&base) && k != "StringMatchesPath"
+            || matches!(k.as_str(), "And" | "Or" | "Not")
+        {
             return Some(k.as_str());
         }
     }
@@ -84,9 +86,8 @@ pub fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool,
         .ok_or("A Choice rule has no Variable.")?;
     let var = read(var_path)?;
     let operand = &rule[op];
-    match op {
-        "IsPresent" => return Ok(var.is_some() == (operand == &Value::Bool(true))),
-        _ => {}
+    if op == "IsPresent" {
+        return Ok(var.is_some() == (operand == &Value::Bool(true)));
     }
     let Some(var) = var else {
         return Err(format!(
@@ -120,7 +121,8 @@ pub fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool,
 }
 
 fn as_rule(v: &Value) -> Result<&Map<String, Value>, String> {
-    v.as_object().ok_or_else(|| "A Choice rule must be an object.".to_string())
+    v.as_object()
+        .ok_or_else(|| "A Choice rule must be an object.".to_string())
 }
 
 fn compare(op: &str, var: &Value, rhs: &Value) -> bool {
@@ -218,11 +220,19 @@ pub fn wildcard_match(pattern: &str, s: &str) -> bool {
 /// A short human label for a rule (used by the Mermaid diagram).
 pub fn describe(rule: &Map<String, Value>) -> String {
     if let Some(Value::Array(rs)) = rule.get("And") {
-        let parts: Vec<String> = rs.iter().filter_map(Value::as_object).map(describe).collect();
+        let parts: Vec<String> = rs
+            .iter()
+            .filter_map(Value::as_object)
+            .map(describe)
+            .collect();
         return format!("({})", parts.join(" and "));
     }
     if let Some(Value::Array(rs)) = rule.get("Or") {
-        let parts: Vec<String> = rs.iter().filter_map(Value::as_object).map(describe).collect();
+        let parts: Vec<String> = rs
+            .iter()
+            .filter_map(Value::as_object)
+            .map(describe)
+            .collect();
         return format!("({})", parts.join(" or "));
     }
     if let Some(Value::Object(r)) = rule.get("Not") {

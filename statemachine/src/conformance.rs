@@ -51,12 +51,20 @@ impl Summary {
     }
     /// (passed, total) for one query language.
     pub fn by_language(&self, ql: &str) -> (usize, usize) {
-        let all: Vec<_> = self.results.iter().filter(|r| r.query_language == ql).collect();
+        let all: Vec<_> = self
+            .results
+            .iter()
+            .filter(|r| r.query_language == ql)
+            .collect();
         (all.iter().filter(|r| r.passed).count(), all.len())
     }
     /// (exact cause matches, FAILED-status cases with an expected cause).
     pub fn causes(&self) -> (usize, usize) {
-        let with: Vec<_> = self.results.iter().filter_map(|r| r.cause_matches).collect();
+        let with: Vec<_> = self
+            .results
+            .iter()
+            .filter_map(|r| r.cause_matches)
+            .collect();
         (with.iter().filter(|m| **m).count(), with.len())
     }
     /// Like [`Summary::causes`] for one query language.
@@ -84,8 +92,7 @@ impl Summary {
 
 /// Load one case file.
 pub fn load_case(path: &Path) -> Result<Case, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let get = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
     Ok(Case {
@@ -132,7 +139,11 @@ pub async fn run_case(case: &Case, limit: Duration) -> CaseResult {
         cause_matches: None,
         diff: Vec::new(),
     };
-    let exp_status = case.expected.get("status").and_then(Value::as_str).unwrap_or("");
+    let exp_status = case
+        .expected
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let exp_cause = case.expected.get("cause").and_then(Value::as_str);
     if exp_status != "SUCCEEDED" {
         res.cause_matches = Some(false);
@@ -155,18 +166,16 @@ pub async fn run_case(case: &Case, limit: Duration) -> CaseResult {
         enforce_task_timeouts: false,
         ..RunOptions::default()
     };
-    let exec = match tokio::time::timeout(
-        limit,
-        execute(&machine, case.input.clone(), &invoker, opts),
-    )
-    .await
-    {
-        Ok(e) => e,
-        Err(_) => {
-            res.diff.push(format!("timed out after {limit:?}"));
-            return res;
-        }
-    };
+    let exec =
+        match tokio::time::timeout(limit, execute(&machine, case.input.clone(), &invoker, opts))
+            .await
+        {
+            Ok(e) => e,
+            Err(_) => {
+                res.diff.push(format!("timed out after {limit:?}"));
+                return res;
+            }
+        };
     if exec.status.as_aws() != exp_status {
         res.diff.push(format!(
             "status: expected {exp_status}, got {} (error {:?}, cause {:?})",
@@ -179,15 +188,16 @@ pub async fn run_case(case: &Case, limit: Duration) -> CaseResult {
         let exp_out = case.expected.get("output").cloned().unwrap_or(Value::Null);
         let got = exec.output.clone().unwrap_or(Value::Null);
         if !json_eq(&exp_out, &got) {
-            res.diff.push(format!("output:\n  expected {exp_out}\n  got      {got}"));
+            res.diff
+                .push(format!("output:\n  expected {exp_out}\n  got      {got}"));
         }
     } else {
         let exp_err = case.expected.get("error").and_then(Value::as_str);
-        if exp_err != exec.error.as_deref() && !(exp_err.is_none() && exec.error.as_deref() == Some("")) {
-            res.diff.push(format!(
-                "error: expected {exp_err:?}, got {:?}",
-                exec.error
-            ));
+        if exp_err != exec.error.as_deref()
+            && !(exp_err.is_none() && exec.error.as_deref() == Some(""))
+        {
+            res.diff
+                .push(format!("error: expected {exp_err:?}, got {:?}", exec.error));
         }
         let got_cause = exec.cause.as_deref().filter(|c| !c.is_empty());
         let m = exp_cause == got_cause;
@@ -199,7 +209,10 @@ pub async fn run_case(case: &Case, limit: Duration) -> CaseResult {
             ));
         }
     }
-    res.passed = !res.diff.iter().any(|d| !d.starts_with("cause (informative)"));
+    res.passed = !res
+        .diff
+        .iter()
+        .any(|d| !d.starts_with("cause (informative)"));
     res
 }
 

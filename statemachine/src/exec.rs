@@ -288,7 +288,10 @@ impl<'a> Runner<'a> {
         ev.id = h.len() as u64 + 1;
         ev.previous_event_id = h.len() as u64;
         ev.elapsed_seconds = self.clock.elapsed();
-        ev.timestamp = self.clock.now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        ev.timestamp = self
+            .clock
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
         let id = ev.id;
         if let Some(o) = &self.opts.observer {
             o.on_event(&ev);
@@ -313,7 +316,9 @@ impl<'a> Runner<'a> {
     fn timeout_failure(&self) -> Failure {
         Failure {
             error: "States.Timeout".into(),
-            cause: Some("The execution timed out (TimeoutSeconds of the state machine elapsed).".into()),
+            cause: Some(
+                "The execution timed out (TimeoutSeconds of the state machine elapsed).".into(),
+            ),
             kind: FailureKind::ExecutionTimeout,
         }
     }
@@ -342,7 +347,13 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn context(&self, state: &str, entered: &str, retry: u32, item: Option<(usize, &Value)>) -> Value {
+    fn context(
+        &self,
+        state: &str,
+        entered: &str,
+        retry: u32,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
         let mut ctx = json!({
             "Execution": self.execution,
             "State": {"EnteredTime": entered, "Name": state, "RetryCount": retry},
@@ -388,7 +399,10 @@ impl<'a> Runner<'a> {
         scope: &mut Scope,
     ) -> Result<Transition, Failure> {
         let kind = state.kind.as_str();
-        let entered_time = self.clock.now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let entered_time = self
+            .clock
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut ev = self.state_event(&format!("{kind}StateEntered"), &state.name);
         ev.input = Some(raw.clone());
         let entered = self.record(ev);
@@ -736,7 +750,9 @@ impl<'a> Runner<'a> {
             if n < 0.0 {
                 return Err(self.fatal(
                     sc,
-                    &format!("The SecondsPath parameter references a negative value: {p} == {shown}"),
+                    &format!(
+                        "The SecondsPath parameter references a negative value: {p} == {shown}"
+                    ),
                 ));
             }
             n
@@ -850,7 +866,10 @@ impl<'a> Runner<'a> {
                 let r = &retriers[i];
                 let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3) as u32;
                 if attempts[i] < max {
-                    let interval = r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0);
+                    let interval = r
+                        .get("IntervalSeconds")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1.0);
                     let rate = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
                     let mut delay = interval * rate.powi(attempts[i] as i32);
                     if let Some(m) = r.get("MaxDelaySeconds").and_then(Value::as_f64) {
@@ -884,7 +903,12 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn timeout_of(&self, sc: &StateCtx<'_>, eff: &Value, scope: &Scope) -> Result<Option<f64>, Failure> {
+    fn timeout_of(
+        &self,
+        sc: &StateCtx<'_>,
+        eff: &Value,
+        scope: &Scope,
+    ) -> Result<Option<f64>, Failure> {
         if let Some(t) = sc.state.get("TimeoutSeconds").and_then(Value::as_f64) {
             return Ok(Some(t));
         }
@@ -925,7 +949,10 @@ impl<'a> Runner<'a> {
                     .unwrap_or_default(),
                 params.get("Payload").cloned().unwrap_or(json!({})),
             ),
-            _ => (st.static_function().unwrap_or_else(|| resource.clone()), params.clone()),
+            _ => (
+                st.static_function().unwrap_or_else(|| resource.clone()),
+                params.clone(),
+            ),
         };
         let mut ev = self.state_event("TaskScheduled", &st.name);
         ev.resource = Some(resource.clone());
@@ -954,7 +981,11 @@ impl<'a> Runner<'a> {
         match result {
             Ok(v) => {
                 // The service names the Lambda resource ("lambda" for the integration) in the cause.
-                let who = if kind == ResourceKind::LambdaInvoke { "lambda".to_string() } else { resource };
+                let who = if kind == ResourceKind::LambdaInvoke {
+                    "lambda".to_string()
+                } else {
+                    resource
+                };
                 if let Err(f) = self.check_size(&who, &v, false) {
                     let mut ev = self.state_event("TaskFailed", &st.name);
                     ev.error = Some(f.error.clone());
@@ -1084,9 +1115,10 @@ impl<'a> Runner<'a> {
             return Err(self.fatal(sc, "ToleratedFailurePercentage must be between 0 and 100."));
         }
         let tolerant = tol_count.is_some() || tol_pct.is_some();
-        let processor = st.processor.as_deref().ok_or_else(|| {
-            self.fatal(sc, "The Map state has no ItemProcessor or Iterator.")
-        })?;
+        let processor = st
+            .processor
+            .as_deref()
+            .ok_or_else(|| self.fatal(sc, "The Map state has no ItemProcessor or Iterator."))?;
         let mut ev = self.state_event("MapStateStarted", &st.name);
         ev.index = Some(items.len());
         self.record(ev);
@@ -1121,13 +1153,15 @@ impl<'a> Runner<'a> {
                     }
                     failures += 1;
                     let within_count = tol_count.is_some_and(|c| failures as f64 <= c);
-                    let within_pct = tol_pct
-                        .is_some_and(|p| (failures as f64) * 100.0 / (total as f64) <= p);
+                    let within_pct =
+                        tol_pct.is_some_and(|p| (failures as f64) * 100.0 / (total as f64) <= p);
                     if !(within_count || within_pct) {
                         let err = if tolerant {
                             Failure::catchable(
                                 "States.ExceedToleratedFailureThreshold",
-                                Some("The specified tolerated failure threshold was exceeded".into()),
+                                Some(
+                                    "The specified tolerated failure threshold was exceeded".into(),
+                                ),
                             )
                         } else {
                             f
@@ -1189,7 +1223,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_pass_with_parameters_and_result_path_when_run_then_result_is_merged_into_input() {
+    async fn given_pass_with_parameters_and_result_path_when_run_then_result_is_merged_into_input()
+    {
         let m = machine(json!({"StartAt": "P", "States": {"P": {
             "Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.a, $.b)", "name": "x"},
             "ResultPath": "$.r", "OutputPath": "$.r", "End": true}}}));
@@ -1198,7 +1233,12 @@ mod tests {
         assert_eq!(e.output, Some(json!({"sum": 3, "name": "x"})));
         assert_eq!(
             types(&e),
-            ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+            [
+                "ExecutionStarted",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded"
+            ]
         );
     }
 
@@ -1246,7 +1286,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_retries_exhausted_when_a_catcher_matches_then_error_goes_to_result_path_and_next() {
+    async fn given_retries_exhausted_when_a_catcher_matches_then_error_goes_to_result_path_and_next(
+    ) {
         let m = machine(json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F",
                   "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 1}],
@@ -1255,7 +1296,8 @@ mod tests {
                   "End": true},
             "Never": {"Type": "Succeed"},
             "Handled": {"Type": "Pass", "End": true}}}));
-        let inv = MockInvoker::from_value(&json!({"F": [{"error": "Boom", "cause": "c"}]})).unwrap();
+        let inv =
+            MockInvoker::from_value(&json!({"F": [{"error": "Boom", "cause": "c"}]})).unwrap();
         let e = execute(&m, json!({"keep": 1}), &inv, fast()).await;
         assert_eq!(
             e.output,
@@ -1281,7 +1323,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_machine_timeout_shorter_than_a_wait_when_run_at_scale_zero_then_it_times_out_instantly() {
+    async fn given_machine_timeout_shorter_than_a_wait_when_run_at_scale_zero_then_it_times_out_instantly(
+    ) {
         let m = machine(json!({"StartAt": "W", "TimeoutSeconds": 5, "States": {
             "W": {"Type": "Wait", "Seconds": 60, "End": true}}}));
         let started = Instant::now();
@@ -1298,17 +1341,27 @@ mod tests {
             "W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}));
         let e = execute(&m, json!({"s": -1}), &MockInvoker::new(), fast()).await;
         assert_eq!(e.error.as_deref(), Some("States.Runtime"));
-        assert!(e.cause.unwrap().ends_with("The SecondsPath parameter references a negative value: $.s == -1"));
+        assert!(e
+            .cause
+            .unwrap()
+            .ends_with("The SecondsPath parameter references a negative value: $.s == -1"));
     }
 
     #[tokio::test]
-    async fn given_a_map_with_item_selector_when_run_then_context_item_index_and_value_are_available() {
+    async fn given_a_map_with_item_selector_when_run_then_context_item_index_and_value_are_available(
+    ) {
         let m = machine(json!({"StartAt": "M", "States": {"M": {
             "Type": "Map", "ItemsPath": "$.xs",
             "ItemSelector": {"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value", "k.$": "$.k"},
             "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
             "End": true}}}));
-        let e = execute(&m, json!({"xs": ["a", "b"], "k": 7}), &MockInvoker::new(), fast()).await;
+        let e = execute(
+            &m,
+            json!({"xs": ["a", "b"], "k": 7}),
+            &MockInvoker::new(),
+            fast(),
+        )
+        .await;
         assert_eq!(
             e.output,
             Some(json!([{"i": 0, "v": "a", "k": 7}, {"i": 1, "v": "b", "k": 7}]))
@@ -1327,7 +1380,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_a_result_over_256_kib_when_a_task_returns_it_then_data_limit_exceeded_is_catchable() {
+    async fn given_a_result_over_256_kib_when_a_task_returns_it_then_data_limit_exceeded_is_catchable(
+    ) {
         let m = machine(json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:Big",
                   "Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "H"}], "End": true},
@@ -1367,8 +1421,14 @@ mod tests {
     #[test]
     fn given_error_equals_lists_when_matching_then_aws_wildcard_rules_apply() {
         assert!(error_matches(&[json!("States.ALL")], "Anything"));
-        assert!(error_matches(&[json!("States.TaskFailed")], "Lambda.Unknown"));
-        assert!(!error_matches(&[json!("States.TaskFailed")], "States.Timeout"));
+        assert!(error_matches(
+            &[json!("States.TaskFailed")],
+            "Lambda.Unknown"
+        ));
+        assert!(!error_matches(
+            &[json!("States.TaskFailed")],
+            "States.Timeout"
+        ));
         assert!(!error_matches(&[json!("A")], "B"));
     }
 }

@@ -92,7 +92,12 @@ fn parse_arg(c: &[char], pos: &mut usize) -> Result<Arg, String> {
         } else if ch == '\'' {
             in_quote = true;
         } else if ch == '(' {
-            if depth == 0 && c[start..*pos].iter().collect::<String>().starts_with("States.") {
+            if depth == 0
+                && c[start..*pos]
+                    .iter()
+                    .collect::<String>()
+                    .starts_with("States.")
+            {
                 break;
             }
             depth += 1;
@@ -192,11 +197,15 @@ fn as_int(name: &str, v: &Value) -> Result<i64, String> {
                 if f.fract() == 0.0 {
                     Ok(f as i64)
                 } else {
-                    Err(format!("The intrinsic function {name} expects integer arguments."))
+                    Err(format!(
+                        "The intrinsic function {name} expects integer arguments."
+                    ))
                 }
             }
         }
-        _ => Err(format!("The intrinsic function {name} expects integer arguments.")),
+        _ => Err(format!(
+            "The intrinsic function {name} expects integer arguments."
+        )),
     }
 }
 
@@ -243,7 +252,11 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
             let mut i = 0;
             while i < chars.len() {
                 match chars[i] {
-                    '\\' if matches!(chars.get(i + 1), Some('{') | Some('}') | Some('\\') | Some('\'')) => {
+                    '\\' if matches!(
+                        chars.get(i + 1),
+                        Some('{') | Some('}') | Some('\\') | Some('\'')
+                    ) =>
+                    {
                         out.push(chars[i + 1]);
                         i += 2;
                     }
@@ -275,7 +288,9 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
         }
         "States.JsonToString" => {
             want_args(name, &args, 1)?;
-            Ok(Value::String(serde_json::to_string(&args[0]).unwrap_or_default()))
+            Ok(Value::String(
+                serde_json::to_string(&args[0]).unwrap_or_default(),
+            ))
         }
         "States.Array" => Ok(Value::Array(args)),
         "States.ArrayPartition" => {
@@ -283,7 +298,9 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
             let arr = as_arr(name, &args[0])?;
             let size = as_int(name, &args[1])?;
             if size <= 0 {
-                return Err("The chunk size for States.ArrayPartition must be greater than 0.".into());
+                return Err(
+                    "The chunk size for States.ArrayPartition must be greater than 0.".into(),
+                );
             }
             Ok(Value::Array(
                 arr.chunks(size as usize)
@@ -311,7 +328,10 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
             while (step > 0 && i <= b) || (step < 0 && i >= b) {
                 out.push(Value::from(i));
                 if out.len() > 1000 {
-                    return Err("States.ArrayRange cannot create an array with more than 1000 items.".into());
+                    return Err(
+                        "States.ArrayRange cannot create an array with more than 1000 items."
+                            .into(),
+                    );
                 }
                 i += step;
             }
@@ -379,7 +399,9 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
         }
         "States.MathRandom" => {
             if args.len() != 2 && args.len() != 3 {
-                return Err("The intrinsic function States.MathRandom expects 2 or 3 arguments.".into());
+                return Err(
+                    "The intrinsic function States.MathRandom expects 2 or 3 arguments.".into(),
+                );
             }
             let (lo, hi) = (as_int(name, &args[0])?, as_int(name, &args[1])?);
             if hi <= lo {
@@ -396,9 +418,9 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
             want_args(name, &args, 2)?;
             // AWS rounds non-integers like Java's Math.round (half up): -1.5 → -1, 1.5 → 2.
             let round = |v: &Value| -> Result<i64, String> {
-                v.as_f64()
-                    .map(|f| (f + 0.5).floor() as i64)
-                    .ok_or_else(|| format!("The intrinsic function {name} expects integer arguments."))
+                v.as_f64().map(|f| (f + 0.5).floor() as i64).ok_or_else(|| {
+                    format!("The intrinsic function {name} expects integer arguments.")
+                })
             };
             Ok(Value::from(round(&args[0])? + round(&args[1])?))
         }
@@ -486,13 +508,19 @@ mod tests {
 
     #[test]
     fn given_format_with_placeholders_when_evaluated_then_strings_are_inserted_raw() {
-        let v = eval("States.Format('Hello {}, n={}', $.name, $.n)", json!({"name": "Ann", "n": 3}));
+        let v = eval(
+            "States.Format('Hello {}, n={}', $.name, $.n)",
+            json!({"name": "Ann", "n": 3}),
+        );
         assert_eq!(v.unwrap(), json!("Hello Ann, n=3"));
     }
 
     #[test]
     fn given_nested_calls_when_evaluated_then_inner_results_feed_outer() {
-        let v = eval("States.MathAdd(States.MathAdd(1, 2), $.x)", json!({"x": -1}));
+        let v = eval(
+            "States.MathAdd(States.MathAdd(1, 2), $.x)",
+            json!({"x": -1}),
+        );
         assert_eq!(v.unwrap(), json!(2));
         let v = eval("States.ArrayLength(States.Array('a', 'b', 'c'))", json!({}));
         assert_eq!(v.unwrap(), json!(3));
@@ -501,7 +529,11 @@ mod tests {
     #[test]
     fn given_array_functions_when_evaluated_then_results_match_aws() {
         assert_eq!(
-            eval("States.ArrayPartition(States.ArrayRange(1, 5, 1), 2)", json!({})).unwrap(),
+            eval(
+                "States.ArrayPartition(States.ArrayRange(1, 5, 1), 2)",
+                json!({})
+            )
+            .unwrap(),
             json!([[1, 2], [3, 4], [5]])
         );
         assert_eq!(

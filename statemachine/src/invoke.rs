@@ -121,9 +121,12 @@ impl MockInvoker {
                 other => vec![other.clone()],
             };
             for e in list {
-                m.push(name, parse_entry(&e).ok_or_else(|| {
-                    format!("mock entry for '{name}' needs \"output\" or \"error\": {e}")
-                })?);
+                m.push(
+                    name,
+                    parse_entry(&e).ok_or_else(|| {
+                        format!("mock entry for '{name}' needs \"output\" or \"error\": {e}")
+                    })?,
+                );
             }
         }
         Ok(m)
@@ -239,7 +242,10 @@ impl TaskInvoker for LambdaEndpointInvoker {
         let status = resp.status();
         let function_error = resp.headers().contains_key("x-amz-function-error");
         let body = resp.text().await.map_err(|e| {
-            TaskFailure::new("Lambda.SdkClientException", format!("reading the response: {e}"))
+            TaskFailure::new(
+                "Lambda.SdkClientException",
+                format!("reading the response: {e}"),
+            )
         })?;
         let parsed: Option<Value> = serde_json::from_str(&body).ok();
         if function_error {
@@ -328,13 +334,17 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn given_a_mock_queue_when_invoked_repeatedly_then_entries_are_consumed_and_last_repeats() {
+    async fn given_a_mock_queue_when_invoked_repeatedly_then_entries_are_consumed_and_last_repeats()
+    {
         let m = MockInvoker::from_value(&json!({
             "Poll": [{"output": 1}, {"error": "E", "cause": "C"}, {"output": 3}]
         }))
         .unwrap();
         assert_eq!(m.invoke("Poll", Value::Null).await, Ok(json!(1)));
-        assert_eq!(m.invoke("Poll", Value::Null).await, Err(TaskFailure::new("E", "C")));
+        assert_eq!(
+            m.invoke("Poll", Value::Null).await,
+            Err(TaskFailure::new("E", "C"))
+        );
         assert_eq!(m.invoke("Poll", Value::Null).await, Ok(json!(3)));
         assert_eq!(m.invoke("Poll", Value::Null).await, Ok(json!(3)));
     }

@@ -20,14 +20,22 @@ pub fn to_mermaid(machine: &StateMachine) -> String {
 fn id(prefix: &str, name: &str) -> String {
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{prefix}{clean}")
 }
 
 /// Labels must not contain characters Mermaid treats as syntax.
 fn label(s: &str) -> String {
-    s.replace(':', "#58;").replace(';', "#59;").replace('\n', " ")
+    s.replace(':', "#58;")
+        .replace(';', "#59;")
+        .replace('\n', " ")
 }
 
 fn render(m: &StateMachine, prefix: &str, depth: usize, out: &mut String) {
@@ -36,7 +44,10 @@ fn render(m: &StateMachine, prefix: &str, depth: usize, out: &mut String) {
     for s in &m.states {
         let sid = id(prefix, &s.name);
         if sid != s.name {
-            out.push_str(&format!("{pad}state \"{}\" as {sid}\n", s.name.replace('"', "'")));
+            out.push_str(&format!(
+                "{pad}state \"{}\" as {sid}\n",
+                s.name.replace('"', "'")
+            ));
         }
         if !s.branches.is_empty() || s.processor.is_some() {
             out.push_str(&format!("{pad}state {sid} {{\n"));
@@ -58,7 +69,12 @@ fn render(m: &StateMachine, prefix: &str, depth: usize, out: &mut String) {
         if let Some(n) = s.next() {
             out.push_str(&format!("{pad}{sid} --> {}\n", id(prefix, n)));
         }
-        for r in s.get("Choices").and_then(Value::as_array).into_iter().flatten() {
+        for r in s
+            .get("Choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let (Some(n), Some(o)) = (r.get("Next").and_then(Value::as_str), r.as_object()) {
                 out.push_str(&format!(
                     "{pad}{sid} --> {}: {}\n",
@@ -70,7 +86,12 @@ fn render(m: &StateMachine, prefix: &str, depth: usize, out: &mut String) {
         if let Some(d) = s.str("Default") {
             out.push_str(&format!("{pad}{sid} --> {}: Default\n", id(prefix, d)));
         }
-        for c in s.get("Catch").and_then(Value::as_array).into_iter().flatten() {
+        for c in s
+            .get("Catch")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(n) = c.get("Next").and_then(Value::as_str) {
                 let errs: Vec<&str> = c
                     .get("ErrorEquals")

@@ -114,8 +114,9 @@ pub fn static_function_name(resource: &Value, parameters: Option<&Value>) -> Opt
         }
         Value::String(s) if s.starts_with("arn:aws:states:::lambda:invoke") => {
             let p = parameters?.as_object()?;
-            p.get("FunctionName")
-                .and_then(|f| function_from_arn_or_name(f).or_else(|| static_function_name(f, None)))
+            p.get("FunctionName").and_then(|f| {
+                function_from_arn_or_name(f).or_else(|| static_function_name(f, None))
+            })
         }
         Value::String(s) => Some(function_from_arn_or_name(&Value::String(s.clone()))?),
         _ => None,
@@ -233,7 +234,10 @@ impl StateMachine {
         }
         Ok(StateMachine {
             start_at,
-            comment: obj.get("Comment").and_then(Value::as_str).map(str::to_string),
+            comment: obj
+                .get("Comment")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             timeout_seconds: obj.get("TimeoutSeconds").and_then(Value::as_f64),
             query_language,
             states,
@@ -288,7 +292,8 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn given_serverless_getatt_and_lambda_arns_when_listing_functions_then_local_names_are_returned() {
+    fn given_serverless_getatt_and_lambda_arns_when_listing_functions_then_local_names_are_returned(
+    ) {
         let m = StateMachine::from_value(json!({
             "StartAt": "A",
             "States": {
@@ -300,15 +305,17 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(m.task_functions(), vec!["CreateReport", "Poll", "Update"]);
-        assert_eq!(m.state("C").unwrap().resource_kind(), ResourceKind::LambdaInvoke);
+        assert_eq!(
+            m.state("C").unwrap().resource_kind(),
+            ResourceKind::LambdaInvoke
+        );
     }
 
     #[test]
     fn given_yaml_text_when_parsing_then_it_is_detected_and_loaded() {
-        let m = StateMachine::from_str(
-            "StartAt: A\nStates:\n  A:\n    Type: Pass\n    End: true\n",
-        )
-        .unwrap();
+        let m =
+            StateMachine::from_str("StartAt: A\nStates:\n  A:\n    Type: Pass\n    End: true\n")
+                .unwrap();
         assert_eq!(m.start_at, "A");
         assert_eq!(m.states[0].kind, "Pass");
     }

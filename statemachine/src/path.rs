@@ -168,7 +168,9 @@ impl<'a> Parser<'a> {
                     } else {
                         let mut n = String::new();
                         while let Some(c) = self.peek() {
-                            if c == '.' || c == '[' || (stop_at_ws && (c.is_whitespace() || c == ')'))
+                            if c == '.'
+                                || c == '['
+                                || (stop_at_ws && (c.is_whitespace() || c == ')'))
                             {
                                 break;
                             }

@@ -32,7 +32,9 @@ impl std::fmt::Display for ValidationError {
     }
 }
 
-const TYPES: &[&str] = &["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
+const TYPES: &[&str] = &[
+    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
+];
 
 /// Check `machine` (and its nested branches and item processors).
 pub fn validate(machine: &StateMachine) -> Vec<ValidationError> {
@@ -64,7 +66,11 @@ impl Ctx<'_> {
 fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>) {
     let mut c = Ctx { prefix, errs };
     if m.states.is_empty() {
-        c.push(None, Some("States"), "the state machine has no states".into());
+        c.push(
+            None,
+            Some("States"),
+            "the state machine has no states".into(),
+        );
         return;
     }
     if m.start_at.is_empty() {
@@ -101,9 +107,10 @@ fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>
             );
         }
     }
-    let terminal = m.states.iter().any(|s| {
-        s.is_end() || matches!(s.kind.as_str(), "Succeed" | "Fail")
-    });
+    let terminal = m
+        .states
+        .iter()
+        .any(|s| s.is_end() || matches!(s.kind.as_str(), "Succeed" | "Fail"));
     if !terminal {
         c.push(
             None,
@@ -117,7 +124,11 @@ fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>
             check_machine(b, &p, errs);
         }
         if let Some(p) = &s.processor {
-            let field = if s.get("ItemProcessor").is_some() { "ItemProcessor" } else { "Iterator" };
+            let field = if s.get("ItemProcessor").is_some() {
+                "ItemProcessor"
+            } else {
+                "Iterator"
+            };
             let pre = format!("{prefix}States.{}.{field}.", s.name);
             check_machine(p, &pre, errs);
         }
@@ -133,12 +144,24 @@ fn targets(s: &State) -> Vec<(String, String)> {
     if let Some(d) = s.str("Default") {
         out.push(("Default".to_string(), d.to_string()));
     }
-    for (i, r) in s.get("Choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, r) in s
+        .get("Choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         if let Some(n) = r.get("Next").and_then(Value::as_str) {
             out.push((format!("Choices[{i}].Next"), n.to_string()));
         }
     }
-    for (i, r) in s.get("Catch").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, r) in s
+        .get("Catch")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         if let Some(n) = r.get("Next").and_then(Value::as_str) {
             out.push((format!("Catch[{i}].Next"), n.to_string()));
         }
@@ -147,12 +170,19 @@ fn targets(s: &State) -> Vec<(String, String)> {
 }
 
 fn exclusive(s: &State, c: &mut Ctx<'_>, fields: &[&str], exactly_one: bool) {
-    let present: Vec<&str> = fields.iter().copied().filter(|f| s.get(f).is_some()).collect();
+    let present: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| s.get(f).is_some())
+        .collect();
     if present.len() > 1 {
         c.push(
             Some(&s.name),
             Some(present[1]),
-            format!("{} are mutually exclusive; use only one", present.join(" and ")),
+            format!(
+                "{} are mutually exclusive; use only one",
+                present.join(" and ")
+            ),
         );
     } else if exactly_one && present.is_empty() {
         c.push(
@@ -166,7 +196,11 @@ fn exclusive(s: &State, c: &mut Ctx<'_>, fields: &[&str], exactly_one: bool) {
 fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
     let name = s.name.as_str();
     if name.chars().count() > 80 {
-        c.push(Some(name), None, "state names are limited to 80 characters".into());
+        c.push(
+            Some(name),
+            None,
+            "state names are limited to 80 characters".into(),
+        );
     }
     let kind = s.kind.as_str();
     if kind.is_empty() {
@@ -174,7 +208,11 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
         return;
     }
     if !TYPES.contains(&kind) {
-        c.push(Some(name), Some("Type"), format!("unknown state type '{kind}'"));
+        c.push(
+            Some(name),
+            Some("Type"),
+            format!("unknown state type '{kind}'"),
+        );
         return;
     }
     for (field, t) in targets(s) {
@@ -190,21 +228,37 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
     if flows {
         let has_next = s.get("Next").is_some();
         if has_next && s.is_end() {
-            c.push(Some(name), Some("End"), "Next and End are mutually exclusive".into());
+            c.push(
+                Some(name),
+                Some("End"),
+                "Next and End are mutually exclusive".into(),
+            );
         } else if !has_next && !s.is_end() {
-            c.push(Some(name), Some("Next"), "Next or End: true is required".into());
+            c.push(
+                Some(name),
+                Some("Next"),
+                "Next or End: true is required".into(),
+            );
         }
     } else {
         for f in ["Next", "End"] {
             if s.get(f).is_some() {
-                c.push(Some(name), Some(f), format!("a {kind} state cannot have {f}"));
+                c.push(
+                    Some(name),
+                    Some(f),
+                    format!("a {kind} state cannot have {f}"),
+                );
             }
         }
     }
     match kind {
         "Task" => {
             if s.get("Resource").is_none() {
-                c.push(Some(name), Some("Resource"), "a Task needs a Resource".into());
+                c.push(
+                    Some(name),
+                    Some("Resource"),
+                    "a Task needs a Resource".into(),
+                );
             }
             exclusive(s, c, &["TimeoutSeconds", "TimeoutSecondsPath"], false);
             exclusive(s, c, &["HeartbeatSeconds", "HeartbeatSecondsPath"], false);
@@ -221,54 +275,72 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
                 }
             }
         }
-        "Choice" => {
-            match s.get("Choices").and_then(Value::as_array) {
-                Some(a) if !a.is_empty() => {
-                    for (i, r) in a.iter().enumerate() {
-                        if r.get("Next").is_none() {
+        "Choice" => match s.get("Choices").and_then(Value::as_array) {
+            Some(a) if !a.is_empty() => {
+                for (i, r) in a.iter().enumerate() {
+                    if r.get("Next").is_none() {
+                        c.push(
+                            Some(name),
+                            Some(&format!("Choices[{i}].Next")),
+                            "every Choice rule needs Next".into(),
+                        );
+                    }
+                    if let Some(o) = r.as_object() {
+                        if crate::choice::operator_of(o).is_none() {
                             c.push(
                                 Some(name),
-                                Some(&format!("Choices[{i}].Next")),
-                                "every Choice rule needs Next".into(),
+                                Some(&format!("Choices[{i}]")),
+                                "the rule has no comparison operator".into(),
                             );
-                        }
-                        if let Some(o) = r.as_object() {
-                            if crate::choice::operator_of(o).is_none() {
-                                c.push(
-                                    Some(name),
-                                    Some(&format!("Choices[{i}]")),
-                                    "the rule has no comparison operator".into(),
-                                );
-                            }
                         }
                     }
                 }
-                _ => c.push(
-                    Some(name),
-                    Some("Choices"),
-                    "a Choice state needs a non-empty Choices array".into(),
-                ),
             }
-        }
-        "Wait" => exclusive(s, c, &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"], true),
+            _ => c.push(
+                Some(name),
+                Some("Choices"),
+                "a Choice state needs a non-empty Choices array".into(),
+            ),
+        },
+        "Wait" => exclusive(
+            s,
+            c,
+            &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+            true,
+        ),
         "Fail" => {
             exclusive(s, c, &["Error", "ErrorPath"], false);
             exclusive(s, c, &["Cause", "CausePath"], false);
         }
-        "Parallel" => {
-            if s.get("Branches").and_then(Value::as_array).is_none_or(|b| b.is_empty()) {
-                c.push(Some(name), Some("Branches"), "a Parallel state needs Branches".into());
-            }
+        "Parallel"
+            if s
+                .get("Branches")
+                .and_then(Value::as_array)
+                .is_none_or(|b| b.is_empty()) =>
+        {
+            c.push(
+                Some(name),
+                Some("Branches"),
+                "a Parallel state needs Branches".into(),
+            );
         }
         "Map" => {
             exclusive(s, c, &["ItemProcessor", "Iterator"], true);
             exclusive(s, c, &["ItemSelector", "Parameters"], false);
             exclusive(s, c, &["MaxConcurrency", "MaxConcurrencyPath"], false);
-            exclusive(s, c, &["ToleratedFailureCount", "ToleratedFailureCountPath"], false);
             exclusive(
                 s,
                 c,
-                &["ToleratedFailurePercentage", "ToleratedFailurePercentagePath"],
+                &["ToleratedFailureCount", "ToleratedFailureCountPath"],
+                false,
+            );
+            exclusive(
+                s,
+                c,
+                &[
+                    "ToleratedFailurePercentage",
+                    "ToleratedFailurePercentagePath",
+                ],
                 false,
             );
         }
@@ -279,11 +351,17 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
     }
     for field in ["Retry", "Catch"] {
         if s.get(field).is_some() && !matches!(kind, "Task" | "Parallel" | "Map") {
-            c.push(Some(name), Some(field), format!("a {kind} state cannot have {field}"));
+            c.push(
+                Some(name),
+                Some(field),
+                format!("a {kind} state cannot have {field}"),
+            );
         }
     }
     for (field, list) in [("Retry", s.get("Retry")), ("Catch", s.get("Catch"))] {
-        let Some(list) = list.and_then(Value::as_array) else { continue };
+        let Some(list) = list.and_then(Value::as_array) else {
+            continue;
+        };
         for (i, r) in list.iter().enumerate() {
             let errs = r.get("ErrorEquals").and_then(Value::as_array);
             match errs {
@@ -304,7 +382,11 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
                 ),
             }
             if field == "Catch" && r.get("Next").is_none() {
-                c.push(Some(name), Some(&format!("Catch[{i}].Next")), "a catcher needs Next".into());
+                c.push(
+                    Some(name),
+                    Some(&format!("Catch[{i}].Next")),
+                    "a catcher needs Next".into(),
+                );
             }
             if field == "Retry" {
                 if let Some(b) = r.get("BackoffRate").and_then(Value::as_f64) {
@@ -355,7 +437,9 @@ mod tests {
         assert!(e.iter().any(|e| e.state.as_deref() == Some("A")
             && e.field.as_deref() == Some("Next")
             && e.message.contains("Nope")));
-        assert!(e.iter().any(|e| e.state.as_deref() == Some("B") && e.message.contains("reachable")));
+        assert!(e
+            .iter()
+            .any(|e| e.state.as_deref() == Some("B") && e.message.contains("reachable")));
     }
 
     #[test]

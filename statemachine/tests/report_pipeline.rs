@@ -20,7 +20,11 @@ fn created() -> Value {
 }
 
 fn poll(status: &str, count: u64) -> Value {
-    let url = if status == "COMPLETED" { json!("https://reports.example/r/42.csv") } else { Value::Null };
+    let url = if status == "COMPLETED" {
+        json!("https://reports.example/r/42.csv")
+    } else {
+        Value::Null
+    };
     json!({"output": {
         "status_url": "https://reports.example/r/42", "status": status,
         "download_url": url, "poll_count": count, "wait_seconds": 10, "max_polls": 3
@@ -29,7 +33,10 @@ fn poll(status: &str, count: u64) -> Value {
 
 async fn run(mocks: Value) -> statemachine::Execution {
     let invoker = MockInvoker::from_value(&mocks).expect("mocks");
-    let opts = RunOptions { wait_scale: 0.0, ..RunOptions::default() };
+    let opts = RunOptions {
+        wait_scale: 0.0,
+        ..RunOptions::default()
+    };
     execute(&pipeline(), json!({}), &invoker, opts).await
 }
 
@@ -50,8 +57,17 @@ async fn given_report_in_progress_twice_then_completed_when_run_then_it_reaches_
         "UpdateSite": [{"output": {"bucket": "site", "key": "index.html"}}]
     }))
     .await;
-    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?} {:?}", exec.error, exec.cause);
-    assert_eq!(exec.output, Some(json!({"bucket": "site", "key": "index.html"})));
+    assert_eq!(
+        exec.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    assert_eq!(
+        exec.output,
+        Some(json!({"bucket": "site", "key": "index.html"}))
+    );
     let states = visited(&exec);
     assert_eq!(states.iter().filter(|s| *s == "PollReport").count(), 3);
     assert_eq!(states.last().map(String::as_str), Some("Published"));
@@ -70,11 +86,15 @@ async fn given_report_status_failed_when_run_then_execution_fails_with_report_fa
     .await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_deref(), Some("Report.Failed"));
-    assert_eq!(visited(&exec).last().map(String::as_str), Some("ReportFailed"));
+    assert_eq!(
+        visited(&exec).last().map(String::as_str),
+        Some("ReportFailed")
+    );
 }
 
 #[tokio::test]
-async fn given_report_never_ready_when_max_polls_is_reached_then_execution_fails_with_report_timed_out() {
+async fn given_report_never_ready_when_max_polls_is_reached_then_execution_fails_with_report_timed_out(
+) {
     let exec = run(json!({
         "CreateReport": [created()],
         "PollReport": [poll("IN_PROGRESS", 1), poll("IN_PROGRESS", 2), poll("IN_PROGRESS", 3)]
@@ -82,11 +102,15 @@ async fn given_report_never_ready_when_max_polls_is_reached_then_execution_fails
     .await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_deref(), Some("Report.TimedOut"));
-    assert_eq!(visited(&exec).iter().filter(|s| *s == "PollReport").count(), 3);
+    assert_eq!(
+        visited(&exec).iter().filter(|s| *s == "PollReport").count(),
+        3
+    );
 }
 
 #[tokio::test]
-async fn given_download_raises_csv_malformed_when_caught_then_pipeline_failed_reports_that_error_and_cause() {
+async fn given_download_raises_csv_malformed_when_caught_then_pipeline_failed_reports_that_error_and_cause(
+) {
     let exec = run(json!({
         "CreateReport": [created()],
         "PollReport": [poll("COMPLETED", 1)],
@@ -95,8 +119,14 @@ async fn given_download_raises_csv_malformed_when_caught_then_pipeline_failed_re
     .await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_deref(), Some("Csv.Malformed"));
-    assert_eq!(exec.cause.as_deref(), Some("line 3: expected 5 fields, got 4"));
-    assert_eq!(visited(&exec).last().map(String::as_str), Some("PipelineFailed"));
+    assert_eq!(
+        exec.cause.as_deref(),
+        Some("line 3: expected 5 fields, got 4")
+    );
+    assert_eq!(
+        visited(&exec).last().map(String::as_str),
+        Some("PipelineFailed")
+    );
 }
 
 #[tokio::test]
@@ -108,8 +138,18 @@ async fn given_a_transient_api_error_when_retried_then_the_pipeline_still_succee
         "UpdateSite": [{"output": {"ok": true}}]
     }))
     .await;
-    assert_eq!(exec.status, ExecutionStatus::Succeeded, "{:?} {:?}", exec.error, exec.cause);
-    let failed = exec.history.iter().filter(|e| e.event_type == "TaskFailed").count();
+    assert_eq!(
+        exec.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    let failed = exec
+        .history
+        .iter()
+        .filter(|e| e.event_type == "TaskFailed")
+        .count();
     assert_eq!(failed, 1);
 }
 
@@ -118,7 +158,8 @@ async fn given_a_transient_api_error_when_retried_then_the_pipeline_still_succee
 /// `$.error.Cause` absent, so PipelineFailed's `CausePath` cannot be resolved
 /// and the execution ends in `States.Runtime` instead of `States.Timeout`.
 #[tokio::test]
-async fn given_a_task_timeout_without_cause_when_caught_then_cause_path_fails_with_states_runtime() {
+async fn given_a_task_timeout_without_cause_when_caught_then_cause_path_fails_with_states_runtime()
+{
     let exec = run(json!({
         "CreateReport": [created()],
         "PollReport": [poll("COMPLETED", 1)],

@@ -36,7 +36,11 @@ impl Observer for Progress {
         if let Some(kind) = ty.strip_suffix("StateEntered") {
             eprintln!("[{t:>9.3}s] > {name} ({kind})");
         } else if ty.ends_with("StateExited") {
-            let out = e.output.as_ref().map(|o| summarize(o, 120)).unwrap_or_default();
+            let out = e
+                .output
+                .as_ref()
+                .map(|o| summarize(o, 120))
+                .unwrap_or_default();
             eprintln!("[{t:>9.3}s] < {name} -> {out}");
         } else if ty == "TaskFailed" || ty.ends_with("Failed") && ty != "ExecutionFailed" {
             eprintln!(
@@ -81,11 +85,12 @@ async fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
         Some(s) => serde_json::from_str(&s).map_err(|e| format!("--input is not JSON: {e}"))?,
         None => Value::Object(Default::default()),
     };
-    let invoker: Box<dyn TaskInvoker> = match (flag(args, "--mocks"), flag(args, "--lambda-endpoint")) {
-        (Some(m), _) => Box::new(MockInvoker::from_path(Path::new(&m))?),
-        (None, Some(url)) => Box::new(LambdaEndpointInvoker::new(url)),
-        (None, None) => Box::new(LambdaEndpointInvoker::new("http://127.0.0.1:9000")),
-    };
+    let invoker: Box<dyn TaskInvoker> =
+        match (flag(args, "--mocks"), flag(args, "--lambda-endpoint")) {
+            (Some(m), _) => Box::new(MockInvoker::from_path(Path::new(&m))?),
+            (None, Some(url)) => Box::new(LambdaEndpointInvoker::new(url)),
+            (None, None) => Box::new(LambdaEndpointInvoker::new("http://127.0.0.1:9000")),
+        };
     let wait_scale = match flag(args, "--wait-scale") {
         Some(s) => s.parse::<f64>().map_err(|e| format!("--wait-scale: {e}"))?,
         None => 1.0,
@@ -155,11 +160,13 @@ async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
     let (mp, tp) = summary.causes_for("JSONPath");
     println!("causes matching exactly: {m} of {t} FAILED cases ({mp} of {tp} JSONPath)");
     println!("{} passed, {} failed", summary.passed(), summary.failed());
-    Ok(if summary.by_language("JSONPath").0 == summary.by_language("JSONPath").1 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if summary.by_language("JSONPath").0 == summary.by_language("JSONPath").1 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 fn cmd_mermaid(args: &[String]) -> Result<ExitCode, String> {
