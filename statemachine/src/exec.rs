@@ -244,7 +244,16 @@ pub async fn execute(
         })
     } else {
         let mut scope = Scope::default();
-        runner.run_machine(machine, input, &mut scope).await
+        let run = runner.run_machine(machine, input, &mut scope);
+        match machine.timeout_seconds {
+            // The virtual clock is never behind the real one, so a real deadline of
+            // TimeoutSeconds only fires for work that blocks (a Task that never answers).
+            Some(t) if t > 0.0 => match tokio::time::timeout(Duration::from_secs_f64(t), run).await {
+                Ok(r) => r,
+                Err(_) => Err(runner.timeout_failure()),
+            },
+            _ => run.await,
+        }
     };
 
     let (status, output, error, cause) = match result {

@@ -349,6 +349,76 @@ mod tests {
         assert_eq!(m.invoke("Poll", Value::Null).await, Ok(json!(3)));
     }
 
+    /// A one-shot HTTP server answering with `status`, extra `headers` and `body`;
+    /// returns its base URL and a handle yielding the request it received.
+    async fn fake_lambda(
+        status: &str,
+        headers: &str,
+        body: &str,
+    ) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let handle = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read headers, then the body by content-length.
+            loop {
+                let n = sock.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len || n == 0 {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            sock.write_all(response.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&buf).to_string()
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn given_a_lambda_endpoint_when_invoked_then_it_posts_to_the_invoke_api_path() {
+        let (url, req) = fake_lambda("200 OK", "", r#"{"ok":true}"#).await;
+        let out = LambdaEndpointInvoker::new(url)
+            .invoke("PollReport", json!({"a": 1}))
+            .await;
+        assert_eq!(out, Ok(json!({"ok": true})));
+        let req = req.await.unwrap();
+        assert!(req.starts_with("POST /2015-03-31/functions/PollReport/invocations "));
+        assert!(req.ends_with(r#"{"a":1}"#));
+    }
+
+    #[tokio::test]
+    async fn given_a_function_error_header_when_invoked_then_error_type_and_message_become_the_failure() {
+        let (url, _req) = fake_lambda(
+            "200 OK",
+            "x-amz-function-error: Unhandled\r\n",
+            r#"{"errorType":"Csv.Malformed","errorMessage":"row 3"}"#,
+        )
+        .await;
+        let out = LambdaEndpointInvoker::new(url).invoke("F", json!({})).await;
+        assert_eq!(out, Err(TaskFailure::new("Csv.Malformed", "row 3")));
+    }
+
     #[tokio::test]
     async fn given_fn_invoker_when_function_is_registered_then_closure_runs() {
         let inv = FnInvoker::new().with("Double", |v: Value| async move {
