@@ -1,0 +1,72 @@
+//! `dev-servers`: the simulator and the S3 server together on fixed ports,
+//! with the `reports` and `site` buckets, printing the environment a Lambda
+//! needs as `export NAME=value` lines (so `eval "$(dev-servers &)"`-style
+//! scripts or a copy-paste both work). Runs until Ctrl-C.
+
+use report_tools::cli;
+use report_tools::s3::LocalS3;
+use report_tools::simulator::{SimConfig, Simulator};
+use std::path::PathBuf;
+
+fn usage() -> String {
+    format!(
+        "usage: dev-servers [--sim-port N (default 9100)] [--s3-port N (default 9200)] [--root DIR (default .local/s3)] [simulator options]\n\nsimulator options:\n{}",
+        cli::SIM_FLAGS
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut config = SimConfig { port: 9100, ..SimConfig::default() };
+    let (mut s3_port, mut root) = (9200u16, PathBuf::from(".local/s3"));
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "-h" | "--help" => {
+                println!("{}", usage());
+                return;
+            }
+            "--sim-port" | "--port" => {
+                i += 1;
+                config.port = cli::port("--sim-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+            }
+            "--s3-port" => {
+                i += 1;
+                s3_port = cli::port("--s3-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+            }
+            "--root" => {
+                i += 1;
+                root = args.get(i).unwrap_or_else(|| cli::fail("--root needs a value", &usage())).into();
+            }
+            _ => match cli::sim_flag(&mut config, &args, &mut i) {
+                Ok(true) => {}
+                Ok(false) => cli::fail(&format!("unknown argument {:?}", args[i]), &usage()),
+                Err(e) => cli::fail(&e, &usage()),
+            },
+        }
+        i += 1;
+    }
+    let (token, token_header) = (config.token.clone(), config.token_header.clone());
+    let sim = Simulator::start(config).await.unwrap_or_else(|e| cli::fail(&format!("simulator: {e}"), &usage()));
+    let s3 = LocalS3::start_on(&root, s3_port).await.unwrap_or_else(|e| cli::fail(&format!("S3 server: {e}"), &usage()));
+    for bucket in ["reports", "site"] {
+        s3.create_bucket(bucket).unwrap_or_else(|e| cli::fail(&format!("bucket {bucket}: {e}"), &usage()));
+    }
+    println!("export REPORT_API_URL={}", sim.base_url());
+    if let Some(token) = token {
+        println!("export REPORT_API_TOKEN={token}");
+    }
+    if let Some(header) = token_header {
+        println!("export REPORT_API_AUTH_HEADER={header}");
+    }
+    for (name, value) in s3.env_vars() {
+        println!("export {name}={value}");
+    }
+    println!("export REPORTS_BUCKET=reports");
+    println!("export SITE_BUCKET=site");
+    eprintln!("dev-servers: simulator {} and S3 {} serving {}; Ctrl-C to stop", sim.base_url(), s3.endpoint_url(), s3.root().display());
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
+    s3.shutdown().await;
+}

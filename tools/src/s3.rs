@@ -1,0 +1,227 @@
+//! An embedded S3-protocol server: `s3s` serving an `s3s-fs` store rooted at
+//! a directory, on a loopback port, with SigV4 auth.
+//!
+//! Buckets are directories under the root and objects are files, so a test
+//! can also look at what was written with plain `std::fs`.
+//!
+//! s3s-fs does not implement ListMultipartUploads; [`LocalFs`] wraps it and
+//! answers that one from the upload metadata files s3s-fs leaves in the root
+//! (the abort-on-failure tests need it to prove nothing was left behind).
+
+use crate::server::ServerTask;
+use base64::Engine as _;
+use hyper_util::rt::TokioExecutor;
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::dto::*;
+use s3s::service::S3ServiceBuilder;
+use s3s::{S3Request, S3Response, S3Result, S3};
+use s3s_fs::FileSystem;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Fixed credentials: local only, never secret.
+pub const ACCESS_KEY: &str = "test";
+pub const SECRET_KEY: &str = "testtesttest";
+pub const REGION: &str = "us-east-1";
+
+/// A running S3 server. Stops when dropped.
+#[derive(Debug)]
+pub struct LocalS3 {
+    server: ServerTask,
+    root: PathBuf,
+    endpoint: String,
+}
+
+impl LocalS3 {
+    /// Serves `root` (created if missing) on a free loopback port.
+    pub async fn start(root: &Path) -> io::Result<LocalS3> {
+        Self::start_on(root, 0).await
+    }
+
+    /// Serves `root` (created if missing) on `127.0.0.1:port` (0 = any free port).
+    pub async fn start_on(root: &Path, port: u16) -> io::Result<LocalS3> {
+        std::fs::create_dir_all(root)?;
+        let root = root.canonicalize()?;
+        let fs = FileSystem::new(&root).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        let service = {
+            let mut b = S3ServiceBuilder::new(LocalFs { fs, root: root.clone() });
+            // SigV4 is checked exactly as AWS would: a wrong secret fails here, not in production.
+            b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+            b.build()
+        };
+        let listener = ServerTask::listen(port).await?;
+        let addr = listener.local_addr()?;
+        let server = ServerTask::spawn(
+            listener,
+            Box::new(move |io| {
+                let svc = service.clone();
+                Box::pin(async move {
+                    let _ = ConnBuilder::new(TokioExecutor::new()).serve_connection(io, svc).await;
+                })
+            }),
+        )?;
+        Ok(LocalS3 { server, root, endpoint: format!("http://{addr}") })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    pub fn access_key(&self) -> &str {
+        ACCESS_KEY
+    }
+
+    pub fn secret_key(&self) -> &str {
+        SECRET_KEY
+    }
+
+    pub fn region(&self) -> &str {
+        REGION
+    }
+
+    /// The directory served (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where object `key` of `bucket` lives on disk.
+    pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.root.join(bucket).join(key)
+    }
+
+    /// Creates a bucket (a directory under the root); fine if it exists.
+    pub fn create_bucket(&self, name: &str) -> io::Result<()> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad bucket name {name:?}")));
+        }
+        std::fs::create_dir_all(self.root.join(name))
+    }
+
+    /// The environment a Lambda needs to use this server, as `(NAME, value)`.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("S3_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_REGION", REGION.into()),
+            ("S3_FORCE_PATH_STYLE", "true".into()),
+        ]
+    }
+
+    pub async fn shutdown(mut self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// An `aws-sdk-s3` client for `s3`: static credentials, endpoint override
+/// and path-style addressing, the same code path as on AWS otherwise.
+pub fn client(s3: &LocalS3) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(s3.endpoint_url())
+        .force_path_style(true)
+        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local-s3"))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// s3s-fs plus ListMultipartUploads.
+struct LocalFs {
+    fs: FileSystem,
+    root: PathBuf,
+}
+
+/// Writes the whole `impl S3` so that `#[async_trait]` sees the expanded
+/// methods (an attribute cannot look inside a macro call in the impl).
+macro_rules! impl_s3_delegating {
+    ($($op:ident: $input:ident => $output:ident,)* { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl S3 for LocalFs {
+            $(
+                async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    self.fs.$op(req).await
+                }
+            )*
+            $($own)*
+        }
+    };
+}
+
+impl_s3_delegating! {
+        create_bucket: CreateBucketInput => CreateBucketOutput,
+        copy_object: CopyObjectInput => CopyObjectOutput,
+        delete_bucket: DeleteBucketInput => DeleteBucketOutput,
+        delete_object: DeleteObjectInput => DeleteObjectOutput,
+        delete_objects: DeleteObjectsInput => DeleteObjectsOutput,
+        get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput,
+        get_object: GetObjectInput => GetObjectOutput,
+        head_bucket: HeadBucketInput => HeadBucketOutput,
+        head_object: HeadObjectInput => HeadObjectOutput,
+        list_buckets: ListBucketsInput => ListBucketsOutput,
+        list_objects: ListObjectsInput => ListObjectsOutput,
+        list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
+        put_object: PutObjectInput => PutObjectOutput,
+        create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
+        upload_part: UploadPartInput => UploadPartOutput,
+        upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
+        list_parts: ListPartsInput => ListPartsOutput,
+        complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
+        abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
+    {
+
+    /// s3s-fs writes `.bucket-{b64}.object-{b64}.upload-{uuid}.metadata.json`
+    /// at create and removes it at complete and abort, so those files are the
+    /// open uploads. Prefix filtering only; no pagination (tests have few).
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        if !self.root.join(&input.bucket).is_dir() {
+            return Err(s3s::s3_error!(NoSuchBucket));
+        }
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut uploads = Vec::new();
+        let entries = std::fs::read_dir(&self.root).map_err(|e| s3s::s3_error!(e, InternalError))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(rest) = name.strip_prefix(".bucket-").and_then(|r| r.strip_suffix(".metadata.json")) else {
+                continue;
+            };
+            let Some((bucket, rest)) = rest.split_once(".object-") else { continue };
+            let Some((key, upload_id)) = rest.split_once(".upload-") else { continue };
+            let decode = |s: &str| b64.decode(s).ok().and_then(|v| String::from_utf8(v).ok());
+            let (Some(bucket), Some(key)) = (decode(bucket), decode(key)) else { continue };
+            if bucket != input.bucket || !key.starts_with(&prefix) {
+                continue;
+            }
+            let initiated = entry.metadata().and_then(|m| m.modified()).ok().map(Timestamp::from);
+            uploads.push(MultipartUpload {
+                key: Some(key),
+                upload_id: Some(upload_id.to_string()),
+                initiated,
+                ..Default::default()
+            });
+        }
+        uploads.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            is_truncated: Some(false),
+            uploads: Some(uploads),
+            ..Default::default()
+        }))
+    }
+}
+}
