@@ -248,7 +248,8 @@ pub async fn execute(
         match machine.timeout_seconds {
             // The virtual clock is never behind the real one, so a real deadline of
             // TimeoutSeconds only fires for work that blocks (a Task that never answers).
-            Some(t) if t > 0.0 => match tokio::time::timeout(Duration::from_secs_f64(t), run).await {
+            Some(t) if t > 0.0 => match tokio::time::timeout(Duration::from_secs_f64(t), run).await
+            {
                 Ok(r) => r,
                 Err(_) => Err(runner.timeout_failure()),
             },
@@ -1123,7 +1124,15 @@ impl<'a> Runner<'a> {
         if tol_pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
             return Err(self.fatal(sc, "ToleratedFailurePercentage must be between 0 and 100."));
         }
-        let tolerant = tol_count.is_some() || tol_pct.is_some();
+        // A Distributed Map fails its map run with ExceedToleratedFailureThreshold
+        // (threshold 0 by default) instead of passing the item's error through.
+        let distributed = st
+            .get("ItemProcessor")
+            .and_then(|p| p.get("ProcessorConfig"))
+            .and_then(|c| c.get("Mode"))
+            .and_then(Value::as_str)
+            == Some("DISTRIBUTED");
+        let tolerant = tol_count.is_some() || tol_pct.is_some() || distributed;
         let processor = st
             .processor
             .as_deref()
@@ -1132,14 +1141,49 @@ impl<'a> Runner<'a> {
         ev.index = Some(items.len());
         self.record(ev);
         let selector = st.get("ItemSelector").or_else(|| st.get("Parameters"));
-        let total = items.len();
-        let mut results = Vec::with_capacity(total);
-        let mut failures = 0usize;
+        let mut inputs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let input = match selector {
+            inputs.push(match selector {
                 Some(sel) => self.template(sc, sel, &eff, scope, Some((i, item)))?,
                 None => item.clone(),
+            });
+        }
+        // ItemBatcher: each iteration gets {"BatchInput": …, "Items": [up to MaxItemsPerBatch]}.
+        if let Some(batcher) = st.get("ItemBatcher") {
+            let bsc = StateCtx {
+                state: st,
+                entered: sc.entered,
+                entered_time: sc.entered_time.clone(),
+                retry: sc.retry,
             };
+            let max = match batcher.get("MaxItemsPerBatch").and_then(Value::as_u64) {
+                Some(m) => Some(m),
+                None => match batcher.get("MaxItemsPerBatchPath").and_then(Value::as_str) {
+                    Some(p) => self.read_field_path(&bsc, p, &eff, scope)?.as_u64(),
+                    None => None,
+                },
+            };
+            let size = max.unwrap_or(inputs.len() as u64).max(1) as usize;
+            let batch_input = match batcher.get("BatchInput") {
+                Some(b) => Some(self.template(sc, b, &eff, scope, None)?),
+                None => None,
+            };
+            inputs = inputs
+                .chunks(size)
+                .map(|chunk| {
+                    let mut o = Map::new();
+                    if let Some(b) = &batch_input {
+                        o.insert("BatchInput".into(), b.clone());
+                    }
+                    o.insert("Items".into(), Value::Array(chunk.to_vec()));
+                    Value::Object(o)
+                })
+                .collect();
+        }
+        let total = inputs.len();
+        let mut results = Vec::with_capacity(total);
+        let mut failures = 0usize;
+        for (i, input) in inputs.into_iter().enumerate() {
             let mut ev = self.state_event("MapIterationStarted", &st.name);
             ev.index = Some(i);
             self.record(ev);
@@ -1376,6 +1420,31 @@ mod tests {
             Some(json!([{"i": 0, "v": "a", "k": 7}, {"i": 1, "v": "b", "k": 7}]))
         );
         assert!(types(&e).contains(&"MapIterationSucceeded"));
+    }
+
+    #[tokio::test]
+    async fn given_an_item_batcher_when_run_then_iterations_receive_batches_with_batch_input() {
+        let m = machine(json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map",
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"tag.$": "$.tag"}},
+            "ItemsPath": "$.xs",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}}));
+        let e = execute(
+            &m,
+            json!({"xs": [1, 2, 3], "tag": "t"}),
+            &MockInvoker::new(),
+            fast(),
+        )
+        .await;
+        assert_eq!(
+            e.output,
+            Some(json!([
+                {"BatchInput": {"tag": "t"}, "Items": [1, 2]},
+                {"BatchInput": {"tag": "t"}, "Items": [3]}
+            ]))
+        );
     }
 
     #[tokio::test]

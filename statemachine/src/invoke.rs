@@ -408,7 +408,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_a_function_error_header_when_invoked_then_error_type_and_message_become_the_failure() {
+    async fn given_a_function_error_header_when_invoked_then_error_type_and_message_become_the_failure(
+    ) {
         let (url, _req) = fake_lambda(
             "200 OK",
             "x-amz-function-error: Unhandled\r\n",

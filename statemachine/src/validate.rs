@@ -313,8 +313,7 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
             exclusive(s, c, &["Cause", "CausePath"], false);
         }
         "Parallel"
-            if s
-                .get("Branches")
+            if s.get("Branches")
                 .and_then(Value::as_array)
                 .is_none_or(|b| b.is_empty()) =>
         {
