@@ -170,3 +170,18 @@ async fn given_a_task_timeout_without_cause_when_caught_then_cause_path_fails_wi
     assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
     assert!(exec.cause.unwrap_or_default().contains("$.error.Cause"));
 }
+
+/// Documents a contract the poll Lambda must keep: Wait's `SecondsPath` needs
+/// an integer, so a fractional backoff (e.g. 7.5) fails the execution.
+#[tokio::test]
+async fn given_a_fractional_wait_seconds_when_waiting_then_execution_fails_with_states_runtime() {
+    let exec = run(json!({
+        "CreateReport": [{"output": {"status_url": "u", "poll_count": 0, "wait_seconds": 7.5, "max_polls": 3}}]
+    }))
+    .await;
+    assert_eq!(exec.status, ExecutionStatus::Failed);
+    assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
+    assert!(exec.cause.unwrap_or_default().contains(
+        "The SecondsPath parameter cannot be parsed as a long value: $.wait_seconds == 7.5"
+    ));
+}
