@@ -137,6 +137,54 @@ pub fn function_from_arn_or_name(v: &Value) -> Option<String> {
     Some(s.split(':').next().unwrap_or(s).to_string())
 }
 
+/// YAML → JSON, turning CloudFormation short tags into their long form
+/// (`!GetAtt X.Arn` → `{"Fn::GetAtt": "X.Arn"}`, `!Ref X` → `{"Ref": "X"}`),
+/// as serverless.yml definitions use them.
+fn yaml_to_json(v: serde_norway::Value) -> Value {
+    use serde_norway::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(seq) => Value::Array(seq.into_iter().map(yaml_to_json).collect()),
+        Y::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match yaml_to_json(k) {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.insert(key, yaml_to_json(v));
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let key = if name == "Ref" || name == "Condition" {
+                name.to_string()
+            } else {
+                format!("Fn::{name}")
+            };
+            let mut out = Map::new();
+            out.insert(key, yaml_to_json(t.value));
+            Value::Object(out)
+        }
+    }
+}
+
 /// A state machine (or a nested branch / item processor: same shape).
 #[derive(Debug, Clone)]
 pub struct StateMachine {
@@ -169,7 +217,7 @@ impl StateMachine {
         let value: Value = if trimmed.starts_with('{') {
             serde_json::from_str(text)?
         } else {
-            serde_norway::from_str(text)?
+            yaml_to_json(serde_norway::from_str(text)?)
         };
         Self::from_value(value)
     }
@@ -318,5 +366,15 @@ mod tests {
                 .unwrap();
         assert_eq!(m.start_at, "A");
         assert_eq!(m.states[0].kind, "Pass");
+    }
+
+    #[test]
+    fn given_yaml_with_getatt_short_tag_when_parsing_then_the_function_name_is_resolved() {
+        let m = StateMachine::from_str(
+            "StartAt: A\nStates:\n  A:\n    Type: Task\n    Resource: !GetAtt CreateReport.Arn\n    End: true\n",
+        )
+        .unwrap();
+        assert_eq!(m.task_functions(), vec!["CreateReport"]);
+        assert_eq!(m.states[0].resource_kind(), ResourceKind::LambdaFunction);
     }
 }
