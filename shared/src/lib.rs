@@ -11,6 +11,7 @@
 //! - [`store`]: S3 as small traits plus the aws-sdk-s3 implementation (streamed,
 //!   multipart, aborted on failure) and an in-memory fake for unit tests.
 //! - [`pipe`]: streams bytes from synchronous rendering into an async upload.
+//! - [`runtime`]: starts the Lambda runtime; a payload that is not JSON gets a named error.
 //! - [`telemetry`]: logging set-up.
 
 pub mod config;
@@ -19,6 +20,7 @@ pub mod payload;
 pub mod pipe;
 pub mod polling;
 pub mod report_api;
+pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

@@ -101,10 +101,13 @@ pub struct PublishedSite {
     pub bytes: u64,
 }
 
-/// Parses a step's input, naming what is wrong (missing field, wrong type)
-/// instead of letting the runtime report a Rust type name.
-pub fn parse_input<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
-    serde_json::from_value(value)
+/// Parses a step's input, naming what is wrong (not JSON, missing field,
+/// wrong type) instead of letting the runtime report a Rust type name.
+pub fn parse_input<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+    if let Some(reason) = value.get(crate::runtime::MALFORMED_PAYLOAD_KEY) {
+        return Err(format!("the payload is not JSON: {}", reason.as_str().unwrap_or_default()));
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
 /// Checks that a report id can be used as one S3 key segment and one URL path

@@ -18,7 +18,10 @@ pub struct PollPolicy {
 
 impl Default for PollPolicy {
     fn default() -> Self {
-        PollPolicy { initial_wait_seconds: 5, max_wait_seconds: 300, backoff_rate: 2.0, max_polls: 40 }
+        // 10, 20, 40, 80, then every 120 s: 11 polls wait 990 s in all, which
+        // with the tasks' own timeouts fits the definition's 3300 s
+        // TimeoutSeconds (tests/serverless checks serverless.yml's values).
+        PollPolicy { initial_wait_seconds: 10, max_wait_seconds: 120, backoff_rate: 2.0, max_polls: 11 }
     }
 }
 
@@ -69,17 +72,24 @@ mod tests {
 
     #[test]
     fn waits_grow_geometrically_then_stop_at_the_cap() {
-        let p = PollPolicy::default();
+        let p = PollPolicy { initial_wait_seconds: 5, max_wait_seconds: 300, ..Default::default() };
         let waits: Vec<u64> = (0..8).map(|n| p.wait_after(n)).collect();
         assert_eq!(waits, vec![5, 10, 20, 40, 80, 160, 300, 300]);
     }
 
     #[test]
     fn a_slow_report_costs_logarithmically_many_polls_until_the_cap() {
-        let p = PollPolicy { max_polls: 1000, ..Default::default() };
+        let p = PollPolicy { initial_wait_seconds: 5, max_wait_seconds: 300, max_polls: 1000, ..Default::default() };
         assert_eq!(p.polls_for(10), 2);
         assert_eq!(p.polls_for(60), 4);
         assert!(p.polls_for(3600) < 20, "{}", p.polls_for(3600));
+    }
+
+    #[test]
+    fn the_default_poll_budget_fits_the_execution_timeout() {
+        let p = PollPolicy::default();
+        let waited: u64 = (0..p.max_polls).map(|n| p.wait_after(n)).sum();
+        assert!(waited < 3300 / 2, "{waited} s of waiting leaves too little of the 3300 s execution timeout");
     }
 
     #[test]

@@ -129,7 +129,7 @@ mod tests {
         assert!(d.contains("IsReportReady --> DownloadReport: $.status == \"COMPLETED\""));
         assert!(d.contains("IsReportReady --> ReportTimedOut: $.poll_count >= $.max_polls"));
         assert!(d.contains("IsReportReady --> WaitForReport: Default"));
-        assert!(d.contains("PollReport --> PipelineFailed: catch States.ALL"));
+        assert!(d.contains("PollReport --> HasCause: catch States.ALL"));
         assert!(d.contains("Published --> [*]"));
         assert!(d.contains("PipelineFailed --> [*]"));
     }

@@ -153,13 +153,11 @@ async fn given_a_transient_api_error_when_retried_then_the_pipeline_still_succee
     assert_eq!(failed, 1);
 }
 
-/// Documents a gap in the current definition: a Task error that carries no
-/// cause (AWS's `States.Timeout` for a Lambda timeout has none) leaves
-/// `$.error.Cause` absent, so PipelineFailed's `CausePath` cannot be resolved
-/// and the execution ends in `States.Runtime` instead of `States.Timeout`.
+/// A task error that carries no cause (AWS's `States.Timeout` for a Lambda
+/// timeout has none) must still end the execution with that error, not with
+/// a `States.Runtime` from a `CausePath` that cannot be resolved.
 #[tokio::test]
-async fn given_a_task_timeout_without_cause_when_caught_then_cause_path_fails_with_states_runtime()
-{
+async fn given_a_task_timeout_without_cause_when_caught_then_the_execution_fails_with_that_error() {
     let exec = run(json!({
         "CreateReport": [created()],
         "PollReport": [poll("COMPLETED", 1)],
@@ -167,8 +165,8 @@ async fn given_a_task_timeout_without_cause_when_caught_then_cause_path_fails_wi
     }))
     .await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
-    assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
-    assert!(exec.cause.unwrap_or_default().contains("$.error.Cause"));
+    assert_eq!(exec.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(visited(&exec).last().map(String::as_str), Some("PipelineFailedWithoutCause"));
 }
 
 /// Documents a contract the poll Lambda must keep: Wait's `SecondsPath` needs

@@ -72,7 +72,7 @@ shared::impl_diagnostic!(CreateError);
 pub async fn handle(api: &impl ReportCreator, config: &Config, event: Value, now: DateTime<Utc>) -> Result<ReportHandle, CreateError> {
     // `null` is what `cargo lambda invoke` and some consoles send for "no input".
     let event = if event.is_null() { Value::Object(Map::new()) } else { event };
-    let input: CreateReportInput = payload::parse_input(event).map_err(|e| CreateError::Input(e.to_string()))?;
+    let input: CreateReportInput = payload::parse_input(event).map_err(CreateError::Input)?;
     let parameters = input.parameters.as_ref().unwrap_or(&config.parameters);
     let created = api.create(parameters, input.id.as_deref()).await?;
     payload::check_report_id(&created.report_id).map_err(|reason| {
@@ -126,7 +126,7 @@ mod tests {
         let event = json!({"id": "evt-1", "detail-type": "Scheduled Event", "time": "2026-01-01T00:00:00Z", "detail": {}});
         let handle = handle(&api, &config(), event, Utc::now()).await.unwrap();
         assert_eq!(handle.report_id, "rpt-7");
-        assert_eq!((handle.poll_count, handle.max_polls, handle.wait_seconds), (0, 9, 5));
+        assert_eq!((handle.poll_count, handle.max_polls, handle.wait_seconds), (0, 9, 10));
         let seen = api.seen.lock().unwrap();
         assert_eq!(seen[0].0["kind"], "daily");
         assert_eq!(seen[0].1.as_deref(), Some("evt-1"));

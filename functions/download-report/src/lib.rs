@@ -136,7 +136,7 @@ pub async fn handle(
     config: &Config,
     event: Value,
 ) -> Result<StoredReport, DownloadError> {
-    let input: PollOutcome = payload::parse_input(event).map_err(|e| DownloadError::Input(e.to_string()))?;
+    let input: PollOutcome = payload::parse_input(event).map_err(DownloadError::Input)?;
     let report_id = payload::check_report_id(&input.report.report_id).map_err(DownloadError::Input)?.to_string();
     let raw_url = input
         .download_url

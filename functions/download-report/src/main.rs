@@ -1,6 +1,6 @@
 //! The DownloadReport Lambda: wiring only; the logic is in the library.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use shared::report_api::HttpReportApi;
 use shared::store::{S3Settings, S3Store};
@@ -11,5 +11,5 @@ async fn main() -> Result<(), Error> {
     let config = download_report::Config::from_env().await?;
     let api = HttpReportApi::new(config.api.clone())?;
     let store = S3Store::new(S3Settings::from_lookup(&shared::config::ProcessEnv)?.client().await);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| download_report::handle(&api, &store, &config, event.payload))).await
+    shared::runtime::run(|event: LambdaEvent<Value>| download_report::handle(&api, &store, &config, event.payload)).await
 }

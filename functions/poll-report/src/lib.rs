@@ -53,7 +53,7 @@ shared::impl_diagnostic!(PollError);
 
 /// Handles one PollReport invocation.
 pub async fn handle(api: &impl StatusReader, config: &Config, event: Value) -> Result<PollOutcome, PollError> {
-    let report: ReportHandle = payload::parse_input(event).map_err(|e| PollError::Input(e.to_string()))?;
+    let report: ReportHandle = payload::parse_input(event).map_err(PollError::Input)?;
     payload::check_report_id(&report.report_id).map_err(PollError::Input)?;
     let reply = api.status(&report.status_url).await?;
     let poll_count = report.poll_count.saturating_add(1);
@@ -97,7 +97,7 @@ mod tests {
     async fn given_in_progress_then_count_moves_on_wait_grows_and_url_is_null() {
         let api = FakeApi(Ok(StatusReply { status: ReportStatus::InProgress, download_url: None }));
         let out = handle(&api, &config(), handle_input(2)).await.unwrap();
-        assert_eq!((out.report.poll_count, out.report.wait_seconds), (3, 40));
+        assert_eq!((out.report.poll_count, out.report.wait_seconds), (3, 80));
         let v = serde_json::to_value(&out).unwrap();
         assert_eq!(v["download_url"], Value::Null);
         assert_eq!(v["status"], "IN_PROGRESS");

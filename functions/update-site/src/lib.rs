@@ -91,7 +91,7 @@ pub async fn handle<S>(store: Arc<S>, config: &Config, event: Value, now: DateTi
 where
     S: ObjectReader + ObjectWriter + 'static,
 {
-    let input: StoredReport = payload::parse_input(event).map_err(|e| UpdateError::Input(e.to_string()))?;
+    let input: StoredReport = payload::parse_input(event).map_err(UpdateError::Input)?;
     let report_id = payload::check_report_id(&input.report_id).map_err(UpdateError::Input)?.to_string();
     let meta = PageMeta {
         title: config.title.clone(),
