@@ -22,9 +22,40 @@ pub const SIM_FLAGS: &str = "\
                        503 | 429:retry-after=2 | delay=MS | stall=BYTES | truncate=BYTES | malformed | unknown=WORD
 ";
 
-/// Applies the simulator flag at `args[*i]` (advancing `*i` past its value).
-/// `Ok(false)` when the flag is not a simulator flag.
-pub fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Result<bool, String> {
+/// The simulator's flags as parsed so far.
+#[derive(Debug, Default)]
+pub struct SimArgs {
+    pub config: SimConfig,
+    /// `--size`, applied at the end so that `--seed` may come after it.
+    size: Option<u64>,
+}
+
+impl SimArgs {
+    pub fn new(config: SimConfig) -> Self {
+        SimArgs { config, size: None }
+    }
+
+    /// Applies the simulator flag at `args[*i]` (advancing `*i` past its
+    /// value). `Ok(false)` when it is not a simulator flag.
+    pub fn flag(&mut self, args: &[String], i: &mut usize) -> Result<bool, String> {
+        if args[*i] == "--size" {
+            *i += 1;
+            let v = args.get(*i).ok_or("--size needs a value")?;
+            self.size = Some(v.parse().map_err(|e| format!("--size {v:?}: {e}"))?);
+            return Ok(true);
+        }
+        sim_flag(&mut self.config, args, i)
+    }
+
+    pub fn finish(mut self) -> SimConfig {
+        if let Some(size) = self.size {
+            self.config.csv = CsvSpec::for_size(size, self.config.csv.seed);
+        }
+        self.config
+    }
+}
+
+fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Result<bool, String> {
     let flag = args[*i].as_str();
     let mut value = || -> Result<String, String> {
         *i += 1;
@@ -36,7 +67,6 @@ pub fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Resul
         "--fail" => config.outcome = Outcome::Fail,
         "--never" => config.outcome = Outcome::Never,
         "--rows" => config.csv.rows = num(value()?)?,
-        "--size" => config.csv = CsvSpec::for_size(num(value()?)?, config.csv.seed),
         "--seed" => config.csv.seed = num(value()?)?,
         "--gzip" => {
             config.gzip = match value()?.as_str() {

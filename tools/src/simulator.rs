@@ -457,7 +457,11 @@ fn respond(code: StatusCode, headers: Vec<(HeaderName, String)>, payload: Payloa
         Some(Fault::Truncate { after_bytes }) => {
             // The announced length must exceed what is sent, even when unknown.
             let len = payload.len.filter(|&l| l > after_bytes).unwrap_or(after_bytes + 65_536);
+            // The pause lets hyper flush the headers and the bytes sent before
+            // the error aborts the connection; without it the client may see
+            // no response at all instead of a short body.
             let cut = take_bytes(payload.stream, after_bytes).chain(futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body truncated by fault injection"))
             }));
             (cut.boxed(), Some(len))

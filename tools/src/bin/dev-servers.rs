@@ -18,7 +18,7 @@ fn usage() -> String {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = SimConfig { port: 9100, ..SimConfig::default() };
+    let mut sim = cli::SimArgs::new(SimConfig { port: 9100, ..SimConfig::default() });
     let (mut s3_port, mut root) = (9200u16, PathBuf::from(".local/s3"));
     let mut i = 0;
     while i < args.len() {
@@ -29,7 +29,7 @@ async fn main() {
             }
             "--sim-port" | "--port" => {
                 i += 1;
-                config.port = cli::port("--sim-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+                sim.config.port = cli::port("--sim-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
             }
             "--s3-port" => {
                 i += 1;
@@ -39,7 +39,7 @@ async fn main() {
                 i += 1;
                 root = args.get(i).unwrap_or_else(|| cli::fail("--root needs a value", &usage())).into();
             }
-            _ => match cli::sim_flag(&mut config, &args, &mut i) {
+            _ => match sim.flag(&args, &mut i) {
                 Ok(true) => {}
                 Ok(false) => cli::fail(&format!("unknown argument {:?}", args[i]), &usage()),
                 Err(e) => cli::fail(&e, &usage()),
@@ -47,6 +47,7 @@ async fn main() {
         }
         i += 1;
     }
+    let config = sim.finish();
     let (token, token_header) = (config.token.clone(), config.token_header.clone());
     let sim = Simulator::start(config).await.unwrap_or_else(|e| cli::fail(&format!("simulator: {e}"), &usage()));
     let s3 = LocalS3::start_on(&root, s3_port).await.unwrap_or_else(|e| cli::fail(&format!("S3 server: {e}"), &usage()));

@@ -11,7 +11,7 @@ fn usage() -> String {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = SimConfig::default();
+    let mut sim = cli::SimArgs::new(SimConfig::default());
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -21,9 +21,9 @@ async fn main() {
             }
             "--port" => {
                 i += 1;
-                config.port = cli::port("--port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+                sim.config.port = cli::port("--port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
             }
-            _ => match cli::sim_flag(&mut config, &args, &mut i) {
+            _ => match sim.flag(&args, &mut i) {
                 Ok(true) => {}
                 Ok(false) => cli::fail(&format!("unknown argument {:?}", args[i]), &usage()),
                 Err(e) => cli::fail(&e, &usage()),
@@ -31,6 +31,7 @@ async fn main() {
         }
         i += 1;
     }
+    let config = sim.finish();
     let sim = Simulator::start(config).await.unwrap_or_else(|e| cli::fail(&format!("cannot start: {e}"), &usage()));
     println!("{}", sim.base_url());
     eprintln!("report-sim: POST {}/reports; Ctrl-C to stop", sim.base_url());
