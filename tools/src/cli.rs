@@ -19,7 +19,7 @@ pub const SIM_FLAGS: &str = "\
   --status-field F / --in-progress W / --completed W / --failed W / --download-url-field F
                        the API dialect (defaults: status, IN_PROGRESS, COMPLETED, FAILED, download_url)
   --fault ROUTE:SPEC   queue a fault; ROUTE is create|status|download, SPEC is
-                       503 | 429:retry-after=2 | delay=MS | stall=BYTES | truncate=BYTES | malformed | unknown=WORD
+                       503 | 429:retry-after=2 | delay=MS | stall=BYTES | truncate=BYTES | malformed | unknown=WORD | disconnect
 ";
 
 /// The simulator's flags as parsed so far.
@@ -59,7 +59,9 @@ fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Result<bo
     let flag = args[*i].as_str();
     let mut value = || -> Result<String, String> {
         *i += 1;
-        args.get(*i).cloned().ok_or_else(|| format!("{flag} needs a value"))
+        args.get(*i)
+            .cloned()
+            .ok_or_else(|| format!("{flag} needs a value"))
     };
     let num = |v: String| v.parse::<u64>().map_err(|e| format!("{flag} {v:?}: {e}"));
     match flag {
@@ -78,7 +80,11 @@ fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Result<bo
         }
         "--body-file" => {
             let path = value()?;
-            config.download_body = Some(std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?.into());
+            config.download_body = Some(
+                std::fs::read(&path)
+                    .map_err(|e| format!("{path}: {e}"))?
+                    .into(),
+            );
         }
         "--token" => config.token = Some(value()?),
         "--token-header" => config.token_header = Some(value()?),
@@ -89,8 +95,12 @@ fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Result<bo
         "--download-url-field" => config.dialect.download_url_field = value()?,
         "--fault" => {
             let v = value()?;
-            let (route, spec) = v.split_once(':').ok_or_else(|| format!("--fault {v:?}: expected ROUTE:SPEC"))?;
-            config.faults.push((route.parse::<Route>()?, spec.parse::<Fault>()?));
+            let (route, spec) = v
+                .split_once(':')
+                .ok_or_else(|| format!("--fault {v:?}: expected ROUTE:SPEC"))?;
+            config
+                .faults
+                .push((route.parse::<Route>()?, spec.parse::<Fault>()?));
         }
         _ => return Ok(false),
     }

@@ -79,7 +79,10 @@ pub struct CsvSpec {
 
 impl Default for CsvSpec {
     fn default() -> Self {
-        CsvSpec { rows: 100, seed: 42 }
+        CsvSpec {
+            rows: 100,
+            seed: 42,
+        }
     }
 }
 
@@ -263,7 +266,12 @@ impl CsvSpec {
         }
         let a = c.unsigned_abs();
         write_u64(out, a / 100);
-        out.extend_from_slice(&[b'.', b'0' + (a % 100 / 10) as u8, b'0' + (a % 10) as u8, b',']);
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (a % 100 / 10) as u8,
+            b'0' + (a % 10) as u8,
+            b',',
+        ]);
         out.extend_from_slice(&p.notes[self.pick(row, 4, p.notes.len())]);
         out.extend_from_slice(b",");
         out.extend_from_slice(&p.dates[self.pick(row, 5, 366)]);
@@ -279,12 +287,20 @@ impl CsvSpec {
 
     /// The body as an iterator of chunks of about `chunk` bytes (whole rows).
     pub fn chunks(&self, chunk: usize) -> CsvChunks {
-        CsvChunks { spec: *self, next_row: 0, header_done: false, chunk: chunk.max(1) }
+        CsvChunks {
+            spec: *self,
+            next_row: 0,
+            header_done: false,
+            chunk: chunk.max(1),
+        }
     }
 
     /// The body as a [`Read`].
     pub fn reader(&self) -> CsvReader {
-        CsvReader { chunks: self.chunks(DEFAULT_CHUNK), current: Bytes::new() }
+        CsvReader {
+            chunks: self.chunks(DEFAULT_CHUNK),
+            current: Bytes::new(),
+        }
     }
 
     /// The body as a `futures` stream (what an HTTP body wants).
@@ -371,7 +387,9 @@ mod tests {
     use super::*;
 
     fn parse(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
-        let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(bytes);
         let header = rdr.headers().unwrap().iter().map(String::from).collect();
         let rows = rdr
             .records()
@@ -395,7 +413,11 @@ mod tests {
     fn given_a_spec_when_generated_then_exact_len_is_the_body_length() {
         for rows in [0, 1, 9, 10, 11, 999, 12_345] {
             let spec = CsvSpec::new(rows, 3);
-            assert_eq!(spec.exact_len(), spec.to_bytes().len() as u64, "rows {rows}");
+            assert_eq!(
+                spec.exact_len(),
+                spec.to_bytes().len() as u64,
+                "rows {rows}"
+            );
         }
     }
 
@@ -409,7 +431,17 @@ mod tests {
     #[test]
     fn given_enough_rows_then_the_body_holds_every_kind_of_awkward_cell() {
         let body = String::from_utf8(CsvSpec::new(3_000, 42).to_bytes()).unwrap();
-        for needle in ["\"\"", "\n", "é", "日本", "😀", "<script>alert(1)</script>", "&amp;", "'", "\"Smith, John\""] {
+        for needle in [
+            "\"\"",
+            "\n",
+            "é",
+            "日本",
+            "😀",
+            "<script>alert(1)</script>",
+            "&amp;",
+            "'",
+            "\"Smith, John\"",
+        ] {
             assert!(body.contains(needle), "missing {needle:?}");
         }
     }

@@ -19,6 +19,8 @@
 #[doc(hidden)]
 pub mod cli;
 pub mod csvgen;
+pub mod local_run;
 pub mod s3;
 mod server;
 pub mod simulator;
+pub mod site;

@@ -46,7 +46,10 @@ impl LocalS3 {
         let root = root.canonicalize()?;
         let fs = FileSystem::new(&root).map_err(|e| io::Error::other(format!("{e:?}")))?;
         let service = {
-            let mut b = S3ServiceBuilder::new(LocalFs { fs, root: root.clone() });
+            let mut b = S3ServiceBuilder::new(LocalFs {
+                fs,
+                root: root.clone(),
+            });
             // SigV4 is checked exactly as AWS would: a wrong secret fails here, not in production.
             b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
             b.build()
@@ -58,11 +61,17 @@ impl LocalS3 {
             Box::new(move |io| {
                 let svc = service.clone();
                 Box::pin(async move {
-                    let _ = ConnBuilder::new(TokioExecutor::new()).serve_connection(io, svc).await;
+                    let _ = ConnBuilder::new(TokioExecutor::new())
+                        .serve_connection(io, svc)
+                        .await;
                 })
             }),
         )?;
-        Ok(LocalS3 { server, root, endpoint: format!("http://{addr}") })
+        Ok(LocalS3 {
+            server,
+            root,
+            endpoint: format!("http://{addr}"),
+        })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -99,7 +108,10 @@ impl LocalS3 {
     /// Creates a bucket (a directory under the root); fine if it exists.
     pub fn create_bucket(&self, name: &str) -> io::Result<()> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad bucket name {name:?}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad bucket name {name:?}"),
+            ));
         }
         std::fs::create_dir_all(self.root.join(name))
     }
@@ -129,7 +141,9 @@ pub fn client(s3: &LocalS3) -> aws_sdk_s3::Client {
         .region(Region::new(REGION))
         .endpoint_url(s3.endpoint_url())
         .force_path_style(true)
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local-s3"))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "local-s3",
+        ))
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }

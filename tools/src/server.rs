@@ -50,7 +50,11 @@ impl ServerTask {
             }
             // Dropping `conns` here aborts every open connection.
         });
-        Ok(ServerTask { addr, stop: Some(stop), task: Some(task) })
+        Ok(ServerTask {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// Stops accepting, ends open connections and waits for the task.

@@ -83,7 +83,10 @@ impl FromStr for Route {
 pub enum Fault {
     /// Answer with this status code (a JSON error body), with `Retry-After`
     /// when given (seconds or an HTTP date, sent verbatim).
-    Status { code: u16, retry_after: Option<String> },
+    Status {
+        code: u16,
+        retry_after: Option<String>,
+    },
     /// Wait this long before sending the headers, then answer normally.
     Delay { ms: u64 },
     /// Answer normally but stop sending after `after_bytes` bytes of body,
@@ -97,45 +100,71 @@ pub enum Fault {
     /// Status route: answer with this status word instead of the real one.
     UnknownStatus(String),
     /// Answer with exactly this code, content type and body.
-    Body { code: u16, content_type: String, body: Bytes },
+    Body {
+        code: u16,
+        content_type: String,
+        body: Bytes,
+    },
+    /// Close the connection without any answer (the client sees a reset /
+    /// incomplete message, as from a crashing load balancer).
+    Disconnect,
 }
 
 impl Fault {
     /// `Fault::Status` without `Retry-After`.
     pub fn status(code: u16) -> Fault {
-        Fault::Status { code, retry_after: None }
+        Fault::Status {
+            code,
+            retry_after: None,
+        }
     }
 
     /// `Fault::Status` with `Retry-After: <seconds>`.
     pub fn retry_after(code: u16, seconds: u64) -> Fault {
-        Fault::Status { code, retry_after: Some(seconds.to_string()) }
+        Fault::Status {
+            code,
+            retry_after: Some(seconds.to_string()),
+        }
     }
 
     fn replaces_answer(&self) -> bool {
-        matches!(self, Fault::Status { .. } | Fault::MalformedJson | Fault::Body { .. })
+        matches!(
+            self,
+            Fault::Status { .. } | Fault::MalformedJson | Fault::Body { .. } | Fault::Disconnect
+        )
     }
 }
 
 impl FromStr for Fault {
     type Err = String;
     /// `503`, `429:retry-after=2`, `delay=500`, `stall=1000`, `truncate=1000`,
-    /// `malformed`, `unknown=QUEUED` (the `report-sim --fault` syntax).
+    /// `malformed`, `unknown=QUEUED`, `disconnect` (the `report-sim --fault` syntax).
     fn from_str(s: &str) -> Result<Self, String> {
         let num = |v: &str| v.parse::<u64>().map_err(|e| format!("{v:?}: {e}"));
         if let Some((code, rest)) = s.split_once(':') {
             let code = code.parse::<u16>().map_err(|e| format!("{code:?}: {e}"))?;
-            let secs = rest.strip_prefix("retry-after=").ok_or_else(|| format!("expected retry-after=N in {s:?}"))?;
-            return Ok(Fault::Status { code, retry_after: Some(secs.to_string()) });
+            let secs = rest
+                .strip_prefix("retry-after=")
+                .ok_or_else(|| format!("expected retry-after=N in {s:?}"))?;
+            return Ok(Fault::Status {
+                code,
+                retry_after: Some(secs.to_string()),
+            });
         }
         if let Ok(code) = s.parse::<u16>() {
             return Ok(Fault::status(code));
         }
         match s.split_once('=') {
             Some(("delay", v)) => Ok(Fault::Delay { ms: num(v)? }),
-            Some(("stall", v)) => Ok(Fault::Stall { after_bytes: num(v)? }),
-            Some(("truncate", v)) => Ok(Fault::Truncate { after_bytes: num(v)? }),
+            Some(("stall", v)) => Ok(Fault::Stall {
+                after_bytes: num(v)?,
+            }),
+            Some(("truncate", v)) => Ok(Fault::Truncate {
+                after_bytes: num(v)?,
+            }),
             Some(("unknown", v)) => Ok(Fault::UnknownStatus(v.to_string())),
             None if s == "malformed" => Ok(Fault::MalformedJson),
+            None if s == "disconnect" => Ok(Fault::Disconnect),
             _ => Err(format!("unknown fault {s:?}")),
         }
     }
@@ -274,7 +303,9 @@ pub struct Simulator {
 
 impl fmt::Debug for Simulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Simulator").field("base_url", &self.shared.base_url).finish()
+        f.debug_struct("Simulator")
+            .field("base_url", &self.shared.base_url)
+            .finish()
     }
 }
 
@@ -283,7 +314,9 @@ impl Simulator {
     pub async fn start(config: SimConfig) -> io::Result<Simulator> {
         let spec = config.csv;
         // exact_len walks every row (about 0.1 s per GB): off the async threads.
-        let csv_len = tokio::task::spawn_blocking(move || spec.exact_len()).await.map_err(io::Error::other)?;
+        let csv_len = tokio::task::spawn_blocking(move || spec.exact_len())
+            .await
+            .map_err(io::Error::other)?;
         let mut faults: HashMap<Route, VecDeque<Fault>> = HashMap::new();
         for (route, fault) in &config.faults {
             faults.entry(*route).or_default().push_back(fault.clone());
@@ -317,7 +350,9 @@ impl Simulator {
             Box::new(move |io| {
                 let svc = TowerToHyperService::new(router.clone());
                 Box::pin(async move {
-                    let _ = ConnBuilder::new(TokioExecutor::new()).serve_connection(io, svc).await;
+                    let _ = ConnBuilder::new(TokioExecutor::new())
+                        .serve_connection(io, svc)
+                        .await;
                 })
             }),
         )?;
@@ -360,7 +395,12 @@ impl Simulator {
 
     /// Queues `fault` for the next request on `route` (after those queued before).
     pub fn push_fault(&self, route: Route, fault: Fault) {
-        self.shared.lock().faults.entry(route).or_default().push_back(fault);
+        self.shared
+            .lock()
+            .faults
+            .entry(route)
+            .or_default()
+            .push_back(fault);
     }
 
     /// Queues the same fault `n` times.
@@ -374,7 +414,11 @@ impl Simulator {
 
     /// Faults still queued on `route`.
     pub fn pending_faults(&self, route: Route) -> usize {
-        self.shared.lock().faults.get(&route).map_or(0, VecDeque::len)
+        self.shared
+            .lock()
+            .faults
+            .get(&route)
+            .map_or(0, VecDeque::len)
     }
 
     pub fn clear_faults(&self) {
@@ -408,7 +452,11 @@ impl Simulator {
 }
 
 fn download_url(shared: &Shared, id: &str) -> String {
-    let ext = if shared.config.gzip == Gzip::File { "csv.gz" } else { "csv" };
+    let ext = if shared.config.gzip == Gzip::File {
+        "csv.gz"
+    } else {
+        "csv"
+    };
     format!("{}/files/{id}.{ext}", shared.base_url)
 }
 
@@ -422,12 +470,18 @@ impl Payload {
     fn bytes(b: impl Into<Bytes>) -> Payload {
         let b: Bytes = b.into();
         let len = Some(b.len() as u64);
-        Payload { stream: futures::stream::once(async move { Ok(b) }).boxed(), len }
+        Payload {
+            stream: futures::stream::once(async move { Ok(b) }).boxed(),
+            len,
+        }
     }
 }
 
 /// Cuts a stream after `limit` bytes.
-fn take_bytes(stream: BoxStream<'static, io::Result<Bytes>>, limit: u64) -> BoxStream<'static, io::Result<Bytes>> {
+fn take_bytes(
+    stream: BoxStream<'static, io::Result<Bytes>>,
+    limit: u64,
+) -> BoxStream<'static, io::Result<Bytes>> {
     futures::stream::unfold((stream, limit), |(mut s, left)| async move {
         if left == 0 {
             return None;
@@ -447,22 +501,38 @@ fn take_bytes(stream: BoxStream<'static, io::Result<Bytes>>, limit: u64) -> BoxS
 }
 
 /// Builds the response, applying a body-level fault (stall or truncate).
-fn respond(code: StatusCode, headers: Vec<(HeaderName, String)>, payload: Payload, fault: Option<Fault>) -> Response {
+fn respond(
+    code: StatusCode,
+    headers: Vec<(HeaderName, String)>,
+    payload: Payload,
+    fault: Option<Fault>,
+) -> Response {
     let mut builder = Response::builder().status(code);
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
     let (stream, len) = match fault {
-        Some(Fault::Stall { after_bytes }) => (take_bytes(payload.stream, after_bytes).chain(futures::stream::pending()).boxed(), payload.len),
+        Some(Fault::Stall { after_bytes }) => (
+            take_bytes(payload.stream, after_bytes)
+                .chain(futures::stream::pending())
+                .boxed(),
+            payload.len,
+        ),
         Some(Fault::Truncate { after_bytes }) => {
             // The announced length must exceed what is sent, even when unknown.
-            let len = payload.len.filter(|&l| l > after_bytes).unwrap_or(after_bytes + 65_536);
+            let len = payload
+                .len
+                .filter(|&l| l > after_bytes)
+                .unwrap_or(after_bytes + 65_536);
             // The pause lets hyper flush the headers and the bytes sent before
             // the error aborts the connection; without it the client may see
             // no response at all instead of a short body.
             let cut = take_bytes(payload.stream, after_bytes).chain(futures::stream::once(async {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body truncated by fault injection"))
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "body truncated by fault injection",
+                ))
             }));
             (cut.boxed(), Some(len))
         }
@@ -471,7 +541,9 @@ fn respond(code: StatusCode, headers: Vec<(HeaderName, String)>, payload: Payloa
     if let Some(len) = len {
         builder = builder.header(header::CONTENT_LENGTH, len);
     }
-    builder.body(Body::from_stream(stream)).expect("valid response parts")
+    builder
+        .body(Body::from_stream(stream))
+        .expect("valid response parts")
 }
 
 fn json_response(code: StatusCode, value: &Value, fault: Option<Fault>) -> Response {
@@ -484,7 +556,11 @@ fn json_response(code: StatusCode, value: &Value, fault: Option<Fault>) -> Respo
 }
 
 fn error_response(code: StatusCode, message: &str) -> Response {
-    json_response(code, &json!({"error": code.canonical_reason().unwrap_or("error"), "message": message}), None)
+    json_response(
+        code,
+        &json!({"error": code.canonical_reason().unwrap_or("error"), "message": message}),
+        None,
+    )
 }
 
 /// The answer for a fault that replaces the normal one.
@@ -506,19 +582,35 @@ fn fault_response(fault: &Fault) -> Response {
             Payload::bytes(&b"{\"status\": \"IN_PROG"[..]),
             None,
         ),
-        Fault::Body { code, content_type, body } => respond(
+        Fault::Body {
+            code,
+            content_type,
+            body,
+        } => respond(
             StatusCode::from_u16(*code).unwrap_or(StatusCode::OK),
             vec![(header::CONTENT_TYPE, content_type.clone())],
             Payload::bytes(body.clone()),
             None,
         ),
+        // A body that fails before anything is flushed makes hyper abort the
+        // connection without writing the response head.
+        Fault::Disconnect => Response::new(Body::from_stream(futures::stream::once(async {
+            Err::<Bytes, _>(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "disconnect by fault injection",
+            ))
+        }))),
         _ => unreachable!("only answer-replacing faults get here"),
     }
 }
 
 /// What every handler does first: count, check auth, take the next fault
 /// and serve its delay. `Err` is the response to send instead.
-async fn prelude(shared: &Shared, route: Route, headers: &HeaderMap) -> Result<Option<Fault>, Response> {
+async fn prelude(
+    shared: &Shared,
+    route: Route,
+    headers: &HeaderMap,
+) -> Result<Option<Fault>, Response> {
     shared.counts[route.index()].fetch_add(1, Ordering::SeqCst);
     if let Some(token) = &shared.config.token {
         let ok = match &shared.config.token_header {
@@ -527,15 +619,22 @@ async fn prelude(shared: &Shared, route: Route, headers: &HeaderMap) -> Result<O
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .is_some_and(|t| t == token),
-            Some(name) => headers.get(name.as_str()).is_some_and(|v| v.as_bytes() == token.as_bytes()),
+            Some(name) => headers
+                .get(name.as_str())
+                .is_some_and(|v| v.as_bytes() == token.as_bytes()),
         };
         if !ok {
             let mut resp = error_response(StatusCode::UNAUTHORIZED, "missing or wrong credentials");
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return Err(resp);
         }
     }
-    let fault = shared.lock().faults.get_mut(&route).and_then(VecDeque::pop_front);
+    let fault = shared
+        .lock()
+        .faults
+        .get_mut(&route)
+        .and_then(VecDeque::pop_front);
     match fault {
         Some(Fault::Delay { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -557,11 +656,21 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return error_response(StatusCode::BAD_REQUEST, "report parameters must be a JSON object"),
-            Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+            Ok(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "report parameters must be a JSON object",
+                )
+            }
+            Err(e) => {
+                return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}"))
+            }
         }
     };
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let id = {
         let mut inner = shared.lock();
         match key.as_ref().and_then(|k| inner.by_key.get(k)).copied() {
@@ -569,7 +678,12 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             None => {
                 let id = format!("rpt-{:06}", inner.next_id);
                 inner.next_id += 1;
-                inner.reports.push(ReportRecord { id: id.clone(), params, idempotency_key: key.clone(), polls: 0 });
+                inner.reports.push(ReportRecord {
+                    id: id.clone(),
+                    params,
+                    idempotency_key: key.clone(),
+                    polls: 0,
+                });
                 let index = inner.reports.len() - 1;
                 if let Some(k) = key {
                     inner.by_key.insert(k, index);
@@ -579,10 +693,18 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         }
     };
     let status_url = format!("{}/reports/{id}", shared.base_url);
-    json_response(StatusCode::CREATED, &json!({"report_id": id, "status_url": status_url}), fault)
+    json_response(
+        StatusCode::CREATED,
+        &json!({"report_id": id, "status_url": status_url}),
+        fault,
+    )
 }
 
-async fn status(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn status(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let fault = match prelude(&shared, Route::Status, &headers).await {
         Ok(f) => f,
         Err(resp) => return resp,
@@ -611,11 +733,22 @@ async fn status(State(shared): State<Arc<Shared>>, Path(id): Path<String>, heade
     let mut body = Map::new();
     body.insert("report_id".into(), Value::String(id));
     body.insert(d.status_field.clone(), Value::String(word));
-    body.insert(d.download_url_field.clone(), url.map_or(Value::Null, Value::String));
-    json_response(StatusCode::OK, &Value::Object(body), fault.filter(|f| !matches!(f, Fault::UnknownStatus(_))))
+    body.insert(
+        d.download_url_field.clone(),
+        url.map_or(Value::Null, Value::String),
+    );
+    json_response(
+        StatusCode::OK,
+        &Value::Object(body),
+        fault.filter(|f| !matches!(f, Fault::UnknownStatus(_))),
+    )
 }
 
-async fn download(State(shared): State<Arc<Shared>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let fault = match prelude(&shared, Route::Download, &headers).await {
         Ok(f) => f,
         Err(resp) => return resp,
@@ -636,13 +769,31 @@ async fn download(State(shared): State<Arc<Shared>>, Path(file): Path<String>, h
             let spec = shared.config.csv;
             // Generated chunk by chunk as the client reads: flat memory at any size.
             let stream = futures::stream::iter(spec.chunks(DEFAULT_CHUNK).map(Ok)).boxed();
-            Payload { stream, len: Some(shared.csv_len) }
+            Payload {
+                stream,
+                len: Some(shared.csv_len),
+            }
         }
     };
     let encode = !gz_file && shared.config.gzip == Gzip::ContentEncoding;
-    let payload = if gz_file || encode { Payload { stream: gzip(plain.stream), len: None } } else { plain };
-    let default_type = if gz_file { "application/gzip" } else { "text/csv" };
-    let content_type = shared.config.download_content_type.clone().unwrap_or_else(|| default_type.into());
+    let payload = if gz_file || encode {
+        Payload {
+            stream: gzip(plain.stream),
+            len: None,
+        }
+    } else {
+        plain
+    };
+    let default_type = if gz_file {
+        "application/gzip"
+    } else {
+        "text/csv"
+    };
+    let content_type = shared
+        .config
+        .download_content_type
+        .clone()
+        .unwrap_or_else(|| default_type.into());
     let mut headers = vec![(header::CONTENT_TYPE, content_type)];
     if encode {
         headers.push((header::CONTENT_ENCODING, "gzip".into()));
@@ -653,6 +804,9 @@ async fn download(State(shared): State<Arc<Shared>>, Path(file): Path<String>, h
 /// Streaming gzip (fastest level: the simulator should not be the bottleneck).
 fn gzip(stream: BoxStream<'static, io::Result<Bytes>>) -> BoxStream<'static, io::Result<Bytes>> {
     let reader = tokio_util::io::StreamReader::new(stream);
-    let encoder = async_compression::tokio::bufread::GzipEncoder::with_quality(reader, async_compression::Level::Fastest);
+    let encoder = async_compression::tokio::bufread::GzipEncoder::with_quality(
+        reader,
+        async_compression::Level::Fastest,
+    );
     tokio_util::io::ReaderStream::with_capacity(encoder, DEFAULT_CHUNK).boxed()
 }

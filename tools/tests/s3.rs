@@ -21,7 +21,8 @@ fn status_of<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
 }
 
 #[tokio::test]
-async fn given_a_bucket_when_an_object_is_put_then_get_returns_it_and_it_is_a_file_under_the_root() {
+async fn given_a_bucket_when_an_object_is_put_then_get_returns_it_and_it_is_a_file_under_the_root()
+{
     let (_dir, s3, c) = server().await;
     let body = "id,name\n1,Zoë\n".as_bytes().to_vec();
     c.put_object()
@@ -32,10 +33,22 @@ async fn given_a_bucket_when_an_object_is_put_then_get_returns_it_and_it_is_a_fi
         .send()
         .await
         .unwrap();
-    let got = c.get_object().bucket("reports").key("raw/rpt-1.csv").send().await.unwrap();
+    let got = c
+        .get_object()
+        .bucket("reports")
+        .key("raw/rpt-1.csv")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("text/csv"));
-    assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), body);
-    assert_eq!(std::fs::read(s3.object_path("reports", "raw/rpt-1.csv")).unwrap(), body);
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().to_vec(),
+        body
+    );
+    assert_eq!(
+        std::fs::read(s3.object_path("reports", "raw/rpt-1.csv")).unwrap(),
+        body
+    );
 }
 
 #[tokio::test]
@@ -51,14 +64,26 @@ async fn given_a_wrong_secret_when_signing_then_the_request_is_refused() {
             .credentials_provider(Credentials::new("test", "not-the-secret", None, None, "t"))
             .build(),
     );
-    let err = bad.list_objects_v2().bucket("reports").send().await.unwrap_err();
+    let err = bad
+        .list_objects_v2()
+        .bucket("reports")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(status_of(&err), Some(403), "{err:?}");
 }
 
 #[tokio::test]
-async fn given_three_5mib_parts_when_the_multipart_upload_completes_then_the_object_is_their_concatenation() {
+async fn given_three_5mib_parts_when_the_multipart_upload_completes_then_the_object_is_their_concatenation(
+) {
     let (_dir, _s3, c) = server().await;
-    let up = c.create_multipart_upload().bucket("reports").key("big.csv").send().await.unwrap();
+    let up = c
+        .create_multipart_upload()
+        .bucket("reports")
+        .key("big.csv")
+        .send()
+        .await
+        .unwrap();
     let id = up.upload_id().unwrap().to_string();
     let mut parts = Vec::new();
     for n in 1..=3 {
@@ -73,29 +98,59 @@ async fn given_three_5mib_parts_when_the_multipart_upload_completes_then_the_obj
             .send()
             .await
             .unwrap();
-        parts.push(CompletedPart::builder().part_number(n).e_tag(p.e_tag().unwrap()).build());
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(p.e_tag().unwrap())
+                .build(),
+        );
     }
     c.complete_multipart_upload()
         .bucket("reports")
         .key("big.csv")
         .upload_id(&id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    let got = c.get_object().bucket("reports").key("big.csv").send().await.unwrap();
+    let got = c
+        .get_object()
+        .bucket("reports")
+        .key("big.csv")
+        .send()
+        .await
+        .unwrap();
     let bytes = got.body.collect().await.unwrap().into_bytes();
     assert_eq!(bytes.len(), 3 * PART);
     assert!(bytes[..PART].iter().all(|&b| b == b'b'));
     assert!(bytes[2 * PART..].iter().all(|&b| b == b'd'));
-    let open = c.list_multipart_uploads().bucket("reports").send().await.unwrap();
-    assert!(open.uploads().is_empty(), "completed upload still listed: {open:?}");
+    let open = c
+        .list_multipart_uploads()
+        .bucket("reports")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        open.uploads().is_empty(),
+        "completed upload still listed: {open:?}"
+    );
 }
 
 #[tokio::test]
-async fn given_an_open_multipart_upload_when_aborted_then_list_multipart_uploads_no_longer_shows_it() {
+async fn given_an_open_multipart_upload_when_aborted_then_list_multipart_uploads_no_longer_shows_it(
+) {
     let (_dir, _s3, c) = server().await;
-    let up = c.create_multipart_upload().bucket("reports").key("partial.csv").send().await.unwrap();
+    let up = c
+        .create_multipart_upload()
+        .bucket("reports")
+        .key("partial.csv")
+        .send()
+        .await
+        .unwrap();
     let id = up.upload_id().unwrap().to_string();
     c.upload_part()
         .bucket("reports")
@@ -107,21 +162,54 @@ async fn given_an_open_multipart_upload_when_aborted_then_list_multipart_uploads
         .await
         .unwrap();
 
-    let open = c.list_multipart_uploads().bucket("reports").send().await.unwrap();
-    let listed: Vec<_> = open.uploads().iter().map(|u| (u.key().unwrap(), u.upload_id().unwrap())).collect();
+    let open = c
+        .list_multipart_uploads()
+        .bucket("reports")
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<_> = open
+        .uploads()
+        .iter()
+        .map(|u| (u.key().unwrap(), u.upload_id().unwrap()))
+        .collect();
     assert_eq!(listed, vec![("partial.csv", id.as_str())]);
 
-    c.abort_multipart_upload().bucket("reports").key("partial.csv").upload_id(&id).send().await.unwrap();
-    let open = c.list_multipart_uploads().bucket("reports").send().await.unwrap();
+    c.abort_multipart_upload()
+        .bucket("reports")
+        .key("partial.csv")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let open = c
+        .list_multipart_uploads()
+        .bucket("reports")
+        .send()
+        .await
+        .unwrap();
     assert!(open.uploads().is_empty(), "{open:?}");
-    let err = c.head_object().bucket("reports").key("partial.csv").send().await.unwrap_err();
+    let err = c
+        .head_object()
+        .bucket("reports")
+        .key("partial.csv")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(status_of(&err), Some(404));
 }
 
 #[tokio::test]
-async fn given_an_existing_key_when_put_with_if_none_match_star_then_412_and_the_object_is_unchanged() {
+async fn given_an_existing_key_when_put_with_if_none_match_star_then_412_and_the_object_is_unchanged(
+) {
     let (_dir, _s3, c) = server().await;
-    c.put_object().bucket("reports").key("k").body(ByteStream::from_static(b"first")).send().await.unwrap();
+    c.put_object()
+        .bucket("reports")
+        .key("k")
+        .body(ByteStream::from_static(b"first"))
+        .send()
+        .await
+        .unwrap();
     let err = c
         .put_object()
         .bucket("reports")
@@ -132,17 +220,41 @@ async fn given_an_existing_key_when_put_with_if_none_match_star_then_412_and_the
         .await
         .unwrap_err();
     assert_eq!(status_of(&err), Some(412), "{err:?}");
-    let got = c.get_object().bucket("reports").key("k").send().await.unwrap();
-    assert_eq!(&got.body.collect().await.unwrap().into_bytes()[..], b"first");
+    let got = c
+        .get_object()
+        .bucket("reports")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        &got.body.collect().await.unwrap().into_bytes()[..],
+        b"first"
+    );
 
     // A new key with If-None-Match: * is written.
-    c.put_object().bucket("reports").key("new").if_none_match("*").body(ByteStream::from_static(b"x")).send().await.unwrap();
+    c.put_object()
+        .bucket("reports")
+        .key("new")
+        .if_none_match("*")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
-async fn given_an_existing_key_when_put_with_a_wrong_if_match_etag_then_412_and_the_right_etag_succeeds() {
+async fn given_an_existing_key_when_put_with_a_wrong_if_match_etag_then_412_and_the_right_etag_succeeds(
+) {
     let (_dir, _s3, c) = server().await;
-    let put = c.put_object().bucket("reports").key("k").body(ByteStream::from_static(b"v1")).send().await.unwrap();
+    let put = c
+        .put_object()
+        .bucket("reports")
+        .key("k")
+        .body(ByteStream::from_static(b"v1"))
+        .send()
+        .await
+        .unwrap();
     let etag = put.e_tag().unwrap().to_string();
     let err = c
         .put_object()
@@ -154,8 +266,21 @@ async fn given_an_existing_key_when_put_with_a_wrong_if_match_etag_then_412_and_
         .await
         .unwrap_err();
     assert_eq!(status_of(&err), Some(412), "{err:?}");
-    c.put_object().bucket("reports").key("k").if_match(etag).body(ByteStream::from_static(b"v2")).send().await.unwrap();
-    let got = c.get_object().bucket("reports").key("k").send().await.unwrap();
+    c.put_object()
+        .bucket("reports")
+        .key("k")
+        .if_match(etag)
+        .body(ByteStream::from_static(b"v2"))
+        .send()
+        .await
+        .unwrap();
+    let got = c
+        .get_object()
+        .bucket("reports")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(&got.body.collect().await.unwrap().into_bytes()[..], b"v2");
 }
 

@@ -11,13 +11,24 @@ async fn start(config: SimConfig) -> Simulator {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
 
 async fn create(sim: &Simulator) -> String {
-    let resp = http().post(sim.create_url()).json(&json!({"kind": "sales"})).send().await.unwrap();
+    let resp = http()
+        .post(sim.create_url())
+        .json(&json!({"kind": "sales"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
-    resp.json::<Value>().await.unwrap()["report_id"].as_str().unwrap().to_string()
+    resp.json::<Value>().await.unwrap()["report_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn poll(sim: &Simulator, id: &str) -> Value {
@@ -28,18 +39,29 @@ async fn poll(sim: &Simulator, id: &str) -> Value {
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
 #[tokio::test]
-async fn given_a_post_when_created_then_201_with_id_and_status_url_and_the_parameters_are_recorded() {
+async fn given_a_post_when_created_then_201_with_id_and_status_url_and_the_parameters_are_recorded()
+{
     let sim = start(SimConfig::default()).await;
-    let resp = http().post(sim.create_url()).json(&json!({"from": "2024-01-01"})).send().await.unwrap();
+    let resp = http()
+        .post(sim.create_url())
+        .json(&json!({"from": "2024-01-01"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["report_id"], "rpt-000001");
-    assert_eq!(body["status_url"], format!("{}/reports/rpt-000001", sim.base_url()));
+    assert_eq!(
+        body["status_url"],
+        format!("{}/reports/rpt-000001", sim.base_url())
+    );
     let reports = sim.reports();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].params, json!({"from": "2024-01-01"}));
@@ -52,8 +74,17 @@ async fn given_a_repeated_idempotency_key_when_posting_again_then_the_same_repor
     let post = |key: &'static str| {
         let url = sim.create_url();
         async move {
-            let r = http().post(url).header("Idempotency-Key", key).json(&json!({})).send().await.unwrap();
-            r.json::<Value>().await.unwrap()["report_id"].as_str().unwrap().to_string()
+            let r = http()
+                .post(url)
+                .header("Idempotency-Key", key)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()["report_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
         }
     };
     let a = post("event-1").await;
@@ -65,8 +96,13 @@ async fn given_a_repeated_idempotency_key_when_posting_again_then_the_same_repor
 }
 
 #[tokio::test]
-async fn given_polls_to_complete_2_when_polled_then_two_in_progress_then_completed_with_a_download_url() {
-    let sim = start(SimConfig { polls_to_complete: 2, ..Default::default() }).await;
+async fn given_polls_to_complete_2_when_polled_then_two_in_progress_then_completed_with_a_download_url(
+) {
+    let sim = start(SimConfig {
+        polls_to_complete: 2,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     for _ in 0..2 {
         let s = poll(&sim, &id).await;
@@ -75,15 +111,26 @@ async fn given_polls_to_complete_2_when_polled_then_two_in_progress_then_complet
     }
     let s = poll(&sim, &id).await;
     assert_eq!(s["status"], "COMPLETED");
-    assert_eq!(s["download_url"], format!("{}/files/{id}.csv", sim.base_url()));
+    assert_eq!(
+        s["download_url"],
+        format!("{}/files/{id}.csv", sim.base_url())
+    );
     assert_eq!(sim.reports()[0].polls, 3);
 }
 
 #[tokio::test]
 async fn given_outcome_fail_or_never_when_polled_then_failed_or_forever_in_progress() {
-    let sim = start(SimConfig { polls_to_complete: 0, outcome: Outcome::Fail, ..Default::default() }).await;
+    let sim = start(SimConfig {
+        polls_to_complete: 0,
+        outcome: Outcome::Fail,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
-    assert_eq!(poll(&sim, &id).await, json!({"report_id": id, "status": "FAILED", "download_url": null}));
+    assert_eq!(
+        poll(&sim, &id).await,
+        json!({"report_id": id, "status": "FAILED", "download_url": null})
+    );
 
     sim.set_outcome(Outcome::Never);
     for _ in 0..5 {
@@ -97,23 +144,38 @@ async fn given_an_unknown_report_id_when_polled_or_downloaded_then_404_json() {
     for url in [sim.status_url("rpt-999999"), sim.download_url("rpt-999999")] {
         let resp = http().get(url).send().await.unwrap();
         assert_eq!(resp.status(), 404);
-        assert!(resp.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("rpt-999999"));
+        assert!(resp.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("rpt-999999"));
     }
 }
 
 #[tokio::test]
-async fn given_a_completed_report_when_downloaded_then_text_csv_with_exact_length_and_the_generated_cells() {
+async fn given_a_completed_report_when_downloaded_then_text_csv_with_exact_length_and_the_generated_cells(
+) {
     let spec = CsvSpec::new(1_500, 11);
-    let sim = start(SimConfig { csv: spec, polls_to_complete: 0, ..Default::default() }).await;
+    let sim = start(SimConfig {
+        csv: spec,
+        polls_to_complete: 0,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
-    let url = poll(&sim, &id).await["download_url"].as_str().unwrap().to_string();
+    let url = poll(&sim, &id).await["download_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let resp = http().get(url).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "text/csv");
     assert_eq!(resp.content_length(), Some(spec.exact_len()));
     assert!(resp.headers().get("content-encoding").is_none());
     let body = resp.bytes().await.unwrap();
     let mut rdr = csv::Reader::from_reader(&body[..]);
-    assert_eq!(rdr.headers().unwrap().iter().collect::<Vec<_>>(), spec.header());
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        spec.header()
+    );
     for (r, rec) in rdr.records().enumerate() {
         let rec = rec.unwrap();
         assert_eq!(rec.iter().collect::<Vec<_>>(), spec.row(r as u64));
@@ -121,9 +183,15 @@ async fn given_a_completed_report_when_downloaded_then_text_csv_with_exact_lengt
 }
 
 #[tokio::test]
-async fn given_gzip_content_encoding_when_downloaded_then_the_csv_is_gzipped_with_content_encoding() {
+async fn given_gzip_content_encoding_when_downloaded_then_the_csv_is_gzipped_with_content_encoding()
+{
     let spec = CsvSpec::new(500, 1);
-    let sim = start(SimConfig { csv: spec, gzip: Gzip::ContentEncoding, ..Default::default() }).await;
+    let sim = start(SimConfig {
+        csv: spec,
+        gzip: Gzip::ContentEncoding,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     let resp = http().get(sim.download_url(&id)).send().await.unwrap();
     assert!(sim.download_url(&id).ends_with(".csv"));
@@ -135,9 +203,18 @@ async fn given_gzip_content_encoding_when_downloaded_then_the_csv_is_gzipped_wit
 #[tokio::test]
 async fn given_gzip_as_file_when_completed_then_the_url_is_csv_gz_served_as_application_gzip() {
     let spec = CsvSpec::new(500, 2);
-    let sim = start(SimConfig { csv: spec, gzip: Gzip::File, polls_to_complete: 0, ..Default::default() }).await;
+    let sim = start(SimConfig {
+        csv: spec,
+        gzip: Gzip::File,
+        polls_to_complete: 0,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
-    let url = poll(&sim, &id).await["download_url"].as_str().unwrap().to_string();
+    let url = poll(&sim, &id).await["download_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(url.ends_with(&format!("/files/{id}.csv.gz")), "{url}");
     let resp = http().get(url).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "application/gzip");
@@ -147,24 +224,68 @@ async fn given_gzip_as_file_when_completed_then_the_url_is_csv_gz_served_as_appl
 
 #[tokio::test]
 async fn given_a_bearer_token_when_a_request_lacks_it_then_401_and_with_it_then_served() {
-    let sim = start(SimConfig { token: Some("s3cret".into()), ..Default::default() }).await;
-    let resp = http().post(sim.create_url()).json(&json!({})).send().await.unwrap();
+    let sim = start(SimConfig {
+        token: Some("s3cret".into()),
+        ..Default::default()
+    })
+    .await;
+    let resp = http()
+        .post(sim.create_url())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = http().post(sim.create_url()).bearer_auth("wrong").json(&json!({})).send().await.unwrap();
+    let resp = http()
+        .post(sim.create_url())
+        .bearer_auth("wrong")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = http().post(sim.create_url()).bearer_auth("s3cret").json(&json!({})).send().await.unwrap();
+    let resp = http()
+        .post(sim.create_url())
+        .bearer_auth("s3cret")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
-    let resp = http().get(sim.status_url("rpt-000001")).send().await.unwrap();
+    let resp = http()
+        .get(sim.status_url("rpt-000001"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401, "status route is protected too");
-    assert_eq!(sim.request_count(Route::Create), 3, "unauthorized requests are counted");
+    assert_eq!(
+        sim.request_count(Route::Create),
+        3,
+        "unauthorized requests are counted"
+    );
 }
 
 #[tokio::test]
 async fn given_an_api_key_header_when_the_raw_token_is_in_it_then_served() {
-    let sim = start(SimConfig { token: Some("k".into()), token_header: Some("x-api-key".into()), ..Default::default() }).await;
-    let resp = http().post(sim.create_url()).bearer_auth("k").send().await.unwrap();
+    let sim = start(SimConfig {
+        token: Some("k".into()),
+        token_header: Some("x-api-key".into()),
+        ..Default::default()
+    })
+    .await;
+    let resp = http()
+        .post(sim.create_url())
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = http().post(sim.create_url()).header("x-api-key", "k").send().await.unwrap();
+    let resp = http()
+        .post(sim.create_url())
+        .header("x-api-key", "k")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
 }
 
@@ -177,7 +298,11 @@ async fn given_a_custom_dialect_when_polled_then_its_field_names_and_words_are_u
         failed: "error".into(),
         download_url_field: "url".into(),
     };
-    let sim = start(SimConfig { dialect, ..Default::default() }).await;
+    let sim = start(SimConfig {
+        dialect,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     let s = poll(&sim, &id).await;
     assert_eq!((&s["state"], &s["url"]), (&json!("running"), &Value::Null));
@@ -188,8 +313,13 @@ async fn given_a_custom_dialect_when_polled_then_its_field_names_and_words_are_u
 }
 
 #[tokio::test]
-async fn given_a_queued_503_with_retry_after_when_requested_twice_then_fault_first_and_normal_answer_second() {
-    let sim = start(SimConfig { polls_to_complete: 0, ..Default::default() }).await;
+async fn given_a_queued_503_with_retry_after_when_requested_twice_then_fault_first_and_normal_answer_second(
+) {
+    let sim = start(SimConfig {
+        polls_to_complete: 0,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     sim.push_fault(Route::Status, Fault::retry_after(503, 2));
     let resp = http().get(sim.status_url(&id)).send().await.unwrap();
@@ -204,12 +334,20 @@ async fn given_a_queued_503_with_retry_after_when_requested_twice_then_fault_fir
 #[tokio::test]
 async fn given_faults_in_the_config_when_creating_then_they_apply_in_order_and_create_nothing() {
     let config = SimConfig {
-        faults: vec![(Route::Create, Fault::status(500)), (Route::Create, Fault::status(429))],
+        faults: vec![
+            (Route::Create, Fault::status(500)),
+            (Route::Create, Fault::status(429)),
+        ],
         ..Default::default()
     };
     let sim = start(config).await;
     for expected in [500, 429, 201] {
-        let resp = http().post(sim.create_url()).json(&json!({})).send().await.unwrap();
+        let resp = http()
+            .post(sim.create_url())
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), expected);
     }
     assert_eq!(sim.reports().len(), 1);
@@ -227,9 +365,14 @@ async fn given_a_delay_fault_when_requested_then_headers_come_after_the_delay() 
 }
 
 #[tokio::test]
-async fn given_a_truncate_fault_when_downloading_then_content_length_is_full_but_the_body_ends_early() {
+async fn given_a_truncate_fault_when_downloading_then_content_length_is_full_but_the_body_ends_early(
+) {
     let spec = CsvSpec::new(2_000, 3);
-    let sim = start(SimConfig { csv: spec, ..Default::default() }).await;
+    let sim = start(SimConfig {
+        csv: spec,
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     sim.push_fault(Route::Download, Fault::Truncate { after_bytes: 1000 });
     let mut resp = http().get(sim.download_url(&id)).send().await.unwrap();
@@ -247,10 +390,17 @@ async fn given_a_truncate_fault_when_downloading_then_content_length_is_full_but
 
 #[tokio::test]
 async fn given_a_stall_fault_when_downloading_then_the_body_stops_and_a_read_timeout_fires() {
-    let sim = start(SimConfig { csv: CsvSpec::new(2_000, 3), ..Default::default() }).await;
+    let sim = start(SimConfig {
+        csv: CsvSpec::new(2_000, 3),
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     sim.push_fault(Route::Download, Fault::Stall { after_bytes: 100 });
-    let client = reqwest::Client::builder().read_timeout(Duration::from_millis(300)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let mut resp = client.get(sim.download_url(&id)).send().await.unwrap();
     let mut got = 0;
     let t = Instant::now();
@@ -265,11 +415,14 @@ async fn given_a_stall_fault_when_downloading_then_the_body_stops_and_a_read_tim
     assert!(err.is_timeout(), "{err}");
     assert!(t.elapsed() < Duration::from_secs(5));
     // Shutdown must not wait for the stalled connection.
-    tokio::time::timeout(Duration::from_secs(2), sim.shutdown()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(2), sim.shutdown())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
-async fn given_malformed_and_unknown_status_faults_when_polled_then_bad_json_then_an_unknown_word() {
+async fn given_malformed_and_unknown_status_faults_when_polled_then_bad_json_then_an_unknown_word()
+{
     let sim = start(SimConfig::default()).await;
     let id = create(&sim).await;
     sim.push_fault(Route::Status, Fault::MalformedJson);
@@ -285,7 +438,11 @@ async fn given_malformed_and_unknown_status_faults_when_polled_then_bad_json_the
 #[tokio::test]
 async fn given_a_download_body_override_when_downloading_then_the_exact_bytes_are_served() {
     let raw: &[u8] = b"id,name\n1,\xff\xfe broken\n2,too,many,cells\n";
-    let sim = start(SimConfig { download_body: Some(raw.to_vec().into()), ..Default::default() }).await;
+    let sim = start(SimConfig {
+        download_body: Some(raw.to_vec().into()),
+        ..Default::default()
+    })
+    .await;
     let id = create(&sim).await;
     let resp = http().get(sim.download_url(&id)).send().await.unwrap();
     assert_eq!(resp.content_length(), Some(raw.len() as u64));
@@ -297,7 +454,14 @@ async fn given_a_body_fault_when_downloading_then_that_code_type_and_body_are_se
     let sim = start(SimConfig::default()).await;
     let id = create(&sim).await;
     let html = "<!DOCTYPE html><p>maintenance</p>";
-    sim.push_fault(Route::Download, Fault::Body { code: 200, content_type: "text/html".into(), body: html.into() });
+    sim.push_fault(
+        Route::Download,
+        Fault::Body {
+            code: 200,
+            content_type: "text/html".into(),
+            body: html.into(),
+        },
+    );
     let resp = http().get(sim.download_url(&id)).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "text/html");
     assert_eq!(resp.text().await.unwrap(), html);
@@ -316,13 +480,19 @@ impl Drop for SimProcess {
 fn rss_of(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
 }
 
 /// Measured on the binary in its own process: RSS of the test process mixes
 /// in whatever the tests running in parallel allocate.
 #[tokio::test]
-async fn given_the_report_sim_binary_serving_256mib_when_streamed_then_every_byte_arrives_and_its_memory_stays_flat() {
+async fn given_the_report_sim_binary_serving_256mib_when_streamed_then_every_byte_arrives_and_its_memory_stays_flat(
+) {
     use std::io::BufRead;
     let size = 256u64 << 20;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_report-sim"))
@@ -334,12 +504,24 @@ async fn given_the_report_sim_binary_serving_256mib_when_streamed_then_every_byt
     let stdout = child.stdout.take().unwrap();
     let child = SimProcess(child);
     let mut base = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut base).unwrap();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut base)
+        .unwrap();
     let base = base.trim().to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
-    let created: Value = http().post(format!("{base}/reports")).send().await.unwrap().json().await.unwrap();
-    let url = format!("{base}/files/{}.csv", created["report_id"].as_str().unwrap());
+    let created: Value = http()
+        .post(format!("{base}/reports"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!(
+        "{base}/files/{}.csv",
+        created["report_id"].as_str().unwrap()
+    );
     let pid = child.0.id();
     let before = rss_of(pid);
     let mut resp = reqwest::Client::new().get(url).send().await.unwrap();
@@ -353,5 +535,48 @@ async fn given_the_report_sim_binary_serving_256mib_when_streamed_then_every_byt
         }
     }
     assert_eq!(got, expected);
-    assert!(peak.saturating_sub(before) < 32 << 20, "simulator RSS grew by {} MiB", (peak - before) >> 20);
+    assert!(
+        peak.saturating_sub(before) < 32 << 20,
+        "simulator RSS grew by {} MiB",
+        (peak - before) >> 20
+    );
+}
+
+#[tokio::test]
+async fn given_a_disconnect_fault_when_creating_then_no_response_arrives_and_the_retry_succeeds() {
+    let sim = start(SimConfig::default()).await;
+    sim.push_fault(Route::Create, "disconnect".parse().unwrap());
+    let err = http().post(sim.create_url()).send().await.unwrap_err();
+    assert!(!err.is_status() && !err.is_timeout(), "{err:?}");
+    assert_eq!(
+        http().post(sim.create_url()).send().await.unwrap().status(),
+        201
+    );
+    assert_eq!(sim.request_count(Route::Create), 2);
+}
+
+#[test]
+fn given_cli_fault_specs_when_parsed_then_they_map_to_faults() {
+    assert_eq!("503".parse::<Fault>().unwrap(), Fault::status(503));
+    assert_eq!(
+        "429:retry-after=2".parse::<Fault>().unwrap(),
+        Fault::retry_after(429, 2)
+    );
+    assert_eq!("delay=5".parse::<Fault>().unwrap(), Fault::Delay { ms: 5 });
+    assert_eq!(
+        "stall=7".parse::<Fault>().unwrap(),
+        Fault::Stall { after_bytes: 7 }
+    );
+    assert_eq!(
+        "truncate=9".parse::<Fault>().unwrap(),
+        Fault::Truncate { after_bytes: 9 }
+    );
+    assert_eq!("malformed".parse::<Fault>().unwrap(), Fault::MalformedJson);
+    assert_eq!(
+        "unknown=QUEUED".parse::<Fault>().unwrap(),
+        Fault::UnknownStatus("QUEUED".into())
+    );
+    assert_eq!("disconnect".parse::<Fault>().unwrap(), Fault::Disconnect);
+    assert!("explode".parse::<Fault>().is_err());
+    assert_eq!("download".parse::<Route>().unwrap(), Route::Download);
 }

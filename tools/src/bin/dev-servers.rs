@@ -18,7 +18,10 @@ fn usage() -> String {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut sim = cli::SimArgs::new(SimConfig { port: 9100, ..SimConfig::default() });
+    let mut sim = cli::SimArgs::new(SimConfig {
+        port: 9100,
+        ..SimConfig::default()
+    });
     let (mut s3_port, mut root) = (9200u16, PathBuf::from(".local/s3"));
     let mut i = 0;
     while i < args.len() {
@@ -29,15 +32,20 @@ async fn main() {
             }
             "--sim-port" | "--port" => {
                 i += 1;
-                sim.config.port = cli::port("--sim-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+                sim.config.port = cli::port("--sim-port", args.get(i))
+                    .unwrap_or_else(|e| cli::fail(&e, &usage()));
             }
             "--s3-port" => {
                 i += 1;
-                s3_port = cli::port("--s3-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+                s3_port =
+                    cli::port("--s3-port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
             }
             "--root" => {
                 i += 1;
-                root = args.get(i).unwrap_or_else(|| cli::fail("--root needs a value", &usage())).into();
+                root = args
+                    .get(i)
+                    .unwrap_or_else(|| cli::fail("--root needs a value", &usage()))
+                    .into();
             }
             _ => match sim.flag(&args, &mut i) {
                 Ok(true) => {}
@@ -49,10 +57,15 @@ async fn main() {
     }
     let config = sim.finish();
     let (token, token_header) = (config.token.clone(), config.token_header.clone());
-    let sim = Simulator::start(config).await.unwrap_or_else(|e| cli::fail(&format!("simulator: {e}"), &usage()));
-    let s3 = LocalS3::start_on(&root, s3_port).await.unwrap_or_else(|e| cli::fail(&format!("S3 server: {e}"), &usage()));
+    let sim = Simulator::start(config)
+        .await
+        .unwrap_or_else(|e| cli::fail(&format!("simulator: {e}"), &usage()));
+    let s3 = LocalS3::start_on(&root, s3_port)
+        .await
+        .unwrap_or_else(|e| cli::fail(&format!("S3 server: {e}"), &usage()));
     for bucket in ["reports", "site"] {
-        s3.create_bucket(bucket).unwrap_or_else(|e| cli::fail(&format!("bucket {bucket}: {e}"), &usage()));
+        s3.create_bucket(bucket)
+            .unwrap_or_else(|e| cli::fail(&format!("bucket {bucket}: {e}"), &usage()));
     }
     println!("export REPORT_API_URL={}", sim.base_url());
     if let Some(token) = token {
@@ -66,7 +79,12 @@ async fn main() {
     }
     println!("export REPORTS_BUCKET=reports");
     println!("export SITE_BUCKET=site");
-    eprintln!("dev-servers: simulator {} and S3 {} serving {}; Ctrl-C to stop", sim.base_url(), s3.endpoint_url(), s3.root().display());
+    eprintln!(
+        "dev-servers: simulator {} and S3 {} serving {}; Ctrl-C to stop",
+        sim.base_url(),
+        s3.endpoint_url(),
+        s3.root().display()
+    );
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
     s3.shutdown().await;

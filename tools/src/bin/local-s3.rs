@@ -5,7 +5,8 @@ use report_tools::cli;
 use report_tools::s3::LocalS3;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: local-s3 [--root DIR (default .local/s3)] [--port N (default 9200)] [--bucket NAME]...";
+const USAGE: &str =
+    "usage: local-s3 [--root DIR (default .local/s3)] [--port N (default 9200)] [--bucket NAME]...";
 
 #[tokio::main]
 async fn main() {
@@ -25,7 +26,10 @@ async fn main() {
             "--root" | "--bucket" => {
                 let flag = args[i].clone();
                 i += 1;
-                let v = args.get(i).cloned().unwrap_or_else(|| cli::fail(&format!("{flag} needs a value"), USAGE));
+                let v = args
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| cli::fail(&format!("{flag} needs a value"), USAGE));
                 if flag == "--root" {
                     root = v.into();
                 } else {
@@ -36,9 +40,12 @@ async fn main() {
         }
         i += 1;
     }
-    let s3 = LocalS3::start_on(&root, port).await.unwrap_or_else(|e| cli::fail(&format!("cannot start: {e}"), USAGE));
+    let s3 = LocalS3::start_on(&root, port)
+        .await
+        .unwrap_or_else(|e| cli::fail(&format!("cannot start: {e}"), USAGE));
     for b in &buckets {
-        s3.create_bucket(b).unwrap_or_else(|e| cli::fail(&format!("bucket {b}: {e}"), USAGE));
+        s3.create_bucket(b)
+            .unwrap_or_else(|e| cli::fail(&format!("bucket {b}: {e}"), USAGE));
     }
     println!("{}", s3.endpoint_url());
     eprintln!(

@@ -5,7 +5,10 @@ use report_tools::cli;
 use report_tools::simulator::{SimConfig, Simulator};
 
 fn usage() -> String {
-    format!("usage: report-sim [--port N (default 0 = any free port)] [options]\n\noptions:\n{}", cli::SIM_FLAGS)
+    format!(
+        "usage: report-sim [--port N (default 0 = any free port)] [options]\n\noptions:\n{}",
+        cli::SIM_FLAGS
+    )
 }
 
 #[tokio::main]
@@ -21,7 +24,8 @@ async fn main() {
             }
             "--port" => {
                 i += 1;
-                sim.config.port = cli::port("--port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
+                sim.config.port =
+                    cli::port("--port", args.get(i)).unwrap_or_else(|e| cli::fail(&e, &usage()));
             }
             _ => match sim.flag(&args, &mut i) {
                 Ok(true) => {}
@@ -32,9 +36,14 @@ async fn main() {
         i += 1;
     }
     let config = sim.finish();
-    let sim = Simulator::start(config).await.unwrap_or_else(|e| cli::fail(&format!("cannot start: {e}"), &usage()));
+    let sim = Simulator::start(config)
+        .await
+        .unwrap_or_else(|e| cli::fail(&format!("cannot start: {e}"), &usage()));
     println!("{}", sim.base_url());
-    eprintln!("report-sim: POST {}/reports; Ctrl-C to stop", sim.base_url());
+    eprintln!(
+        "report-sim: POST {}/reports; Ctrl-C to stop",
+        sim.base_url()
+    );
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
 }

@@ -1,0 +1,306 @@
+//! The whole pipeline, offline: the main job behind `make run`.
+//!
+//! [`LocalRun`] starts what is missing (the reporting-API simulator, the
+//! embedded S3 server), runs the deployed definition file unchanged with the
+//! local ASL executor, and resolves its Tasks to the four handlers
+//! in-process ([`in_process_invoker`]) or to a Lambda Invoke endpoint such as
+//! `cargo lambda watch`. Progress is printed state by state.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+use shared::config::{Lookup, ProcessEnv};
+use shared::report_api::HttpReportApi;
+use shared::store::{S3Settings, S3Store};
+use statemachine::{Execution, ExecutionStatus, FnInvoker, HistoryEvent, Observer, RunOptions, StateMachine, TaskFailure, TaskInvoker};
+
+use crate::csvgen::CsvSpec;
+use crate::s3::LocalS3;
+use crate::simulator::{Outcome, SimConfig, Simulator};
+
+/// Configuration of the handlers: explicit values first, then the process
+/// environment (so a user's `REPORT_API_TOKEN`, `SITE_TITLE`… still apply).
+#[derive(Clone, Default)]
+pub struct Layered(pub HashMap<String, String>);
+
+impl Lookup for Layered {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned().filter(|v| !v.is_empty()).or_else(|| ProcessEnv.get(name))
+    }
+}
+
+fn failure(d: lambda_runtime::Diagnostic) -> TaskFailure {
+    TaskFailure { error: d.error_type, cause: d.error_message }
+}
+
+fn init_failure(function: &str, e: impl std::fmt::Display) -> TaskFailure {
+    // What Lambda reports when a function's init fails.
+    TaskFailure { error: "Runtime.ExitError".into(), cause: format!("{function}: init failed: {e}") }
+}
+
+/// The four handlers, in-process, configured from `env`, with clients built
+/// once as each `main.rs` builds them.
+pub async fn in_process_invoker(env: Layered) -> Result<FnInvoker, String> {
+    let token = shared::secrets::resolve_token(&env).await.map_err(|e| e.to_string())?;
+    let s3 = S3Settings::from_lookup(&env).map_err(|e| e.to_string())?.client().await;
+    let store = Arc::new(S3Store::new(s3));
+    let mut invoker = FnInvoker::new();
+
+    let create = create_report::Config::from_lookup(&env, token.clone()).map_err(|e| init_failure("CreateReport", e).cause);
+    let create = Arc::new(create.and_then(|c| HttpReportApi::new(c.api.clone()).map(|api| (c, api)).map_err(|e| e.to_string())));
+    invoker.insert("CreateReport", move |input: Value| {
+        let create = create.clone();
+        async move {
+            let (config, api) = create.as_ref().as_ref().map_err(|e| init_failure("CreateReport", e))?;
+            let out = create_report::handle(api, config, input, chrono::Utc::now()).await.map_err(|e| failure(e.into()))?;
+            Ok(serde_json::to_value(out).expect("serializable"))
+        }
+    });
+
+    let poll = poll_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
+    let poll = Arc::new(poll.and_then(|c| HttpReportApi::new(c.api.clone()).map(|api| (c, api)).map_err(|e| e.to_string())));
+    invoker.insert("PollReport", move |input: Value| {
+        let poll = poll.clone();
+        async move {
+            let (config, api) = poll.as_ref().as_ref().map_err(|e| init_failure("PollReport", e))?;
+            let out = poll_report::handle(api, config, input).await.map_err(|e| failure(e.into()))?;
+            Ok(serde_json::to_value(out).expect("serializable"))
+        }
+    });
+
+    let download = download_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
+    let download = Arc::new(download.and_then(|c| HttpReportApi::new(c.api.clone()).map(|api| (c, api)).map_err(|e| e.to_string())));
+    let download_store = store.clone();
+    invoker.insert("DownloadReport", move |input: Value| {
+        let (download, store) = (download.clone(), download_store.clone());
+        async move {
+            let (config, api) = download.as_ref().as_ref().map_err(|e| init_failure("DownloadReport", e))?;
+            let out = download_report::handle(api, store.as_ref(), config, input).await.map_err(|e| failure(e.into()))?;
+            Ok(serde_json::to_value(out).expect("serializable"))
+        }
+    });
+
+    let update = Arc::new(update_site::Config::from_lookup(&env).map_err(|e| e.to_string()));
+    invoker.insert("UpdateSite", move |input: Value| {
+        let (update, store) = (update.clone(), store.clone());
+        async move {
+            let config = update.as_ref().as_ref().map_err(|e| init_failure("UpdateSite", e))?;
+            let out = update_site::handle(store, config, input, chrono::Utc::now()).await.map_err(|e| failure(e.into()))?;
+            Ok(serde_json::to_value(out).expect("serializable"))
+        }
+    });
+    Ok(invoker)
+}
+
+/// What `make run` does, as options.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub definition: PathBuf,
+    /// The execution input.
+    pub input: Value,
+    /// Where the embedded S3 keeps its buckets, and the run writes its history.
+    pub work_dir: PathBuf,
+    /// A real reporting API instead of the simulator.
+    pub report_api: Option<String>,
+    /// A real S3 endpoint instead of the embedded server (credentials from the environment).
+    pub s3_endpoint: Option<String>,
+    /// Invoke functions through this Lambda Invoke endpoint instead of in-process.
+    pub lambda_endpoint: Option<String>,
+    pub wait_scale: f64,
+    /// The simulated report.
+    pub rows: u64,
+    pub polls: u32,
+    pub outcome: Outcome,
+    pub reports_bucket: String,
+    pub site_bucket: String,
+    /// Print progress lines.
+    pub progress: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            definition: workspace_root().join("statemachine/report-pipeline.asl.json"),
+            input: serde_json::json!({}),
+            work_dir: workspace_root().join(".local/run"),
+            report_api: None,
+            s3_endpoint: None,
+            lambda_endpoint: None,
+            wait_scale: 0.0,
+            rows: 1_000,
+            polls: 3,
+            outcome: Outcome::Complete,
+            reports_bucket: "reports".into(),
+            site_bucket: "site".into(),
+            progress: true,
+        }
+    }
+}
+
+/// The repository's root (where the definition lives), found from this crate.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tools/ has a parent").to_path_buf()
+}
+
+/// A finished run.
+pub struct RunReport {
+    pub execution: Execution,
+    /// Where the published page is on disk, when the embedded S3 served it.
+    pub page: Option<PathBuf>,
+    pub history_file: PathBuf,
+    /// The servers, still running, so a caller can inspect or serve them.
+    pub simulator: Option<Simulator>,
+    pub s3: Option<LocalS3>,
+    pub env: Layered,
+}
+
+/// Runs the pipeline once.
+pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
+    let machine = StateMachine::from_path(&config.definition).map_err(|e| format!("{}: {e}", config.definition.display()))?;
+    let problems = statemachine::validate(&machine);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        return Err(format!("{} is not valid:\n{}", config.definition.display(), list.join("\n")));
+    }
+    std::fs::create_dir_all(&config.work_dir).map_err(|e| format!("{}: {e}", config.work_dir.display()))?;
+
+    let mut env = HashMap::new();
+    let simulator = match &config.report_api {
+        Some(url) => {
+            env.insert("REPORT_API_URL".to_string(), url.clone());
+            None
+        }
+        None => {
+            let sim = Simulator::start(SimConfig {
+                polls_to_complete: config.polls,
+                outcome: config.outcome,
+                csv: CsvSpec { rows: config.rows, seed: 1 },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("starting the reporting-API simulator: {e}"))?;
+            env.insert("REPORT_API_URL".to_string(), sim.base_url().to_string());
+            env.insert("LOCAL_MODE".to_string(), "true".to_string());
+            Some(sim)
+        }
+    };
+    let s3 = match &config.s3_endpoint {
+        Some(url) => {
+            env.insert("S3_ENDPOINT_URL".to_string(), url.clone());
+            None
+        }
+        None => {
+            let s3 = LocalS3::start(&config.work_dir.join("s3")).await.map_err(|e| format!("starting the embedded S3 server: {e}"))?;
+            for b in [&config.reports_bucket, &config.site_bucket] {
+                s3.create_bucket(b).map_err(|e| format!("creating bucket {b}: {e}"))?;
+            }
+            for (k, v) in s3.env_vars() {
+                env.insert(k.to_string(), v);
+            }
+            Some(s3)
+        }
+    };
+    env.insert("REPORTS_BUCKET".into(), config.reports_bucket.clone());
+    env.insert("SITE_BUCKET".into(), config.site_bucket.clone());
+    let env = Layered(env);
+
+    let invoker: Box<dyn TaskInvoker> = match &config.lambda_endpoint {
+        Some(url) => Box::new(statemachine::LambdaEndpointInvoker::new(url)),
+        None => Box::new(in_process_invoker(env.clone()).await?),
+    };
+    let observer = Arc::new(Progress::new(config.progress));
+    let options = RunOptions {
+        wait_scale: config.wait_scale,
+        observer: Some(observer.clone()),
+        state_machine_name: "report-pipeline".into(),
+        ..Default::default()
+    };
+    if config.progress {
+        eprintln!(
+            "running {} (reporting API {}, S3 {}, functions {})",
+            config.definition.display(),
+            env.get("REPORT_API_URL").unwrap_or_default(),
+            env.get("S3_ENDPOINT_URL").unwrap_or_else(|| "AWS".into()),
+            config.lambda_endpoint.as_deref().unwrap_or("in-process")
+        );
+    }
+    let execution = statemachine::execute(&machine, config.input.clone(), invoker.as_ref(), options).await;
+
+    let history_file = config.work_dir.join("history.json");
+    let history = serde_json::to_vec_pretty(&execution.history).expect("history serializes");
+    std::fs::write(&history_file, history).map_err(|e| format!("{}: {e}", history_file.display()))?;
+    let page = s3.as_ref().map(|s3| s3.object_path(&config.site_bucket, "index.html")).filter(|p| p.exists());
+    Ok(RunReport { execution, page, history_file, simulator, s3, env })
+}
+
+/// Prints one line per state: when it ended, its name, and what it produced.
+pub struct Progress {
+    enabled: bool,
+    started: Instant,
+    entered: Mutex<HashMap<String, Instant>>,
+}
+
+impl Progress {
+    pub fn new(enabled: bool) -> Self {
+        Progress { enabled, started: Instant::now(), entered: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl Observer for Progress {
+    fn on_event(&self, event: &HistoryEvent) {
+        if !self.enabled {
+            return;
+        }
+        let name = event.state_name.clone().unwrap_or_default();
+        let t = event.event_type.as_str();
+        if t.ends_with("StateEntered") {
+            self.entered.lock().unwrap().insert(name, Instant::now());
+            return;
+        }
+        let line = if t.ends_with("StateExited") {
+            let took = self.entered.lock().unwrap().remove(&name).map(|s| s.elapsed().as_secs_f64() * 1000.0).unwrap_or(0.0);
+            format!("{:<16} {:>8.1} ms  {}", name, took, summarize(event.output.as_ref()))
+        } else if t == "TaskFailed" || t == "ExecutionFailed" || t == "ExecutionTimedOut" {
+            format!(
+                "{:<16} {:>11}  {} {}",
+                if name.is_empty() { "(execution)".to_string() } else { name },
+                t,
+                event.error.as_deref().unwrap_or(""),
+                event.cause.as_deref().map(|c| one_line(c, 160)).unwrap_or_default()
+            )
+        } else {
+            return;
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "[{:>7.2}s] {line}", self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// A one-line summary of a state's output: the fields a reader cares about.
+pub fn summarize(output: Option<&Value>) -> String {
+    let Some(Value::Object(map)) = output else { return String::new() };
+    let keys = ["status", "poll_count", "wait_seconds", "report_id", "key", "bytes", "rows", "index_key", "error"];
+    let parts: Vec<String> = keys
+        .iter()
+        .filter_map(|k| map.get(*k).map(|v| format!("{k}={}", one_line(&v.to_string().replace('"', ""), 60))))
+        .collect();
+    parts.join(" ")
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+/// True when the execution succeeded.
+pub fn succeeded(e: &Execution) -> bool {
+    e.status == ExecutionStatus::Succeeded
+}
