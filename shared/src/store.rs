@@ -103,6 +103,11 @@ pub trait ObjectWriter: Send + Sync {
 pub struct S3Settings {
     pub endpoint_url: Option<String>,
     pub force_path_style: bool,
+    /// With a local endpoint only: the region and static credentials from the
+    /// same lookup, so a run configured in-process does not depend on the
+    /// process environment. On AWS the default provider chain is used.
+    pub local_region: Option<String>,
+    pub local_credentials: Option<(String, String)>,
 }
 
 impl S3Settings {
@@ -110,7 +115,14 @@ impl S3Settings {
         let endpoint_url = env.get("S3_ENDPOINT_URL");
         // A local endpoint has no virtual-host DNS, so path style is the default there.
         let force_path_style = config::parse_or(env, "S3_FORCE_PATH_STYLE", endpoint_url.is_some())?;
-        Ok(S3Settings { endpoint_url, force_path_style })
+        let (local_region, local_credentials) = if endpoint_url.is_some() {
+            let region = env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")).or_else(|| Some("us-east-1".into()));
+            let creds = env.get("AWS_ACCESS_KEY_ID").zip(env.get("AWS_SECRET_ACCESS_KEY"));
+            (region, creds)
+        } else {
+            (None, None)
+        };
+        Ok(S3Settings { endpoint_url, force_path_style, local_region, local_credentials })
     }
 
     /// Builds the client once at cold start from the default credential chain.
@@ -123,6 +135,12 @@ impl S3Settings {
         let mut builder = aws_sdk_s3::config::Builder::from(shared).force_path_style(self.force_path_style);
         if let Some(url) = &self.endpoint_url {
             builder = builder.endpoint_url(url);
+        }
+        if let Some(region) = &self.local_region {
+            builder = builder.region(aws_sdk_s3::config::Region::new(region.clone()));
+        }
+        if let Some((id, secret)) = &self.local_credentials {
+            builder = builder.credentials_provider(aws_sdk_s3::config::Credentials::new(id, secret, None, None, "local"));
         }
         aws_sdk_s3::Client::from_conf(builder.build())
     }
@@ -285,7 +303,7 @@ where
         (Some(c), Some(m), _) => format!("{c}: {m}"),
         (Some(c), None, _) => c.clone(),
         (None, _, Some(s)) => format!("HTTP {s}"),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+        _ => crate::errors::message_chain(&err),
     };
     let transient_code = matches!(
         code.as_deref(),

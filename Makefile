@@ -1,0 +1,78 @@
+# report-pipeline: the developer entry points. `make help` lists them.
+#
+#   make run        the whole pipeline offline (simulator + embedded S3 + local ASL executor)
+#   make test       every test: unit, integration, ASL conformance, packaging checks
+#
+# Tools (cargo-lambda + zig from PyPI, osls + plugins from npm, statelint from
+# PyPI) are installed on first use into .local/ and node_modules/, pinned.
+
+SHELL := /bin/bash
+FUNCTIONS := CreateReport PollReport DownloadReport UpdateSite
+VENV := $(CURDIR)/.local/venv
+export PATH := $(VENV)/bin:$(PATH)
+CARGO ?= cargo
+# Local servers for `make dev-servers` / `make watch` / `make invoke-*`.
+SIM_PORT ?= 9100
+S3_PORT ?= 9200
+LOCAL_ROOT ?= .local/s3
+RUN_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-rust test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
+
+run: ## run the whole pipeline offline, end to end (RUN_ARGS='--help' for options)
+	$(CARGO) run --quiet -p report-tools --bin pipeline -- $(RUN_ARGS)
+
+test: test-rust test-serverless ## every test (what CI runs)
+
+test-rust: ## unit + integration tests, and the ASL conformance corpus when ../shared has it
+	$(CARGO) test --workspace --locked
+
+test-conformance: ## only the ASL conformance corpus, with the CLI's summary
+	$(CARGO) run --quiet --release -p statemachine --bin asl -- conformance $${ASL_CONFORMANCE_DIR:-../shared/asl-conformance/cases}
+
+lint: ## formatting and clippy, warnings denied
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+cargo-lambda:
+	@scripts/ensure-cargo-lambda.sh >/dev/null
+
+build: cargo-lambda ## four arm64 release zips in dist/<Function>.zip
+	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	$(CARGO) lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	@mkdir -p dist
+	@for f in $(FUNCTIONS); do cp target/lambda/$$f/bootstrap.zip dist/$$f.zip; done
+	@ls -l $(addprefix dist/,$(addsuffix .zip,$(FUNCTIONS)))
+
+dev-servers: ## start the reporting-API simulator (:9100) and S3 (:9200) for watch/invoke
+	$(CARGO) run --quiet -p report-tools --bin dev-servers -- --sim-port $(SIM_PORT) --s3-port $(S3_PORT) --root $(LOCAL_ROOT)
+
+# The environment the functions need to reach the dev servers.
+LOCAL_ENV = REPORT_API_URL=http://127.0.0.1:$(SIM_PORT) S3_ENDPOINT_URL=http://127.0.0.1:$(S3_PORT) S3_FORCE_PATH_STYLE=true \
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=testtesttest AWS_REGION=us-east-1 \
+	REPORTS_BUCKET=reports SITE_BUCKET=site LOCAL_MODE=true POLL_INITIAL_WAIT_SECONDS=1 RUST_LOG=info
+
+watch: cargo-lambda ## cargo lambda watch (:9000) with the environment pointing at the dev servers
+	env $(LOCAL_ENV) $(CARGO) lambda watch $(addprefix --bin ,$(FUNCTIONS))
+
+invoke-%: cargo-lambda ## invoke one function on `make watch` with tests/payloads/<Function>.json
+	$(CARGO) lambda invoke $* --data-file tests/payloads/$*.json
+
+render: ## render a CSV like UpdateSite does: make render CSV=file.csv > page.html
+	@$(CARGO) run --quiet --release -p update-site --bin render -- $(CSV)
+
+bench: ## benchmarks that print figures
+	$(CARGO) run --quiet --release -p report-tools --bin bench -- $(BENCH_ARGS)
+
+clean:
+	$(CARGO) clean
+	rm -rf dist .local .serverless
+
+include serverless.mk
