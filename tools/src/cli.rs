@@ -16,8 +16,8 @@ pub const SIM_FLAGS: &str = "\
   --body-file PATH     serve this file instead of the generated CSV
   --token T            require 'Authorization: Bearer T'
   --token-header NAME  carry the raw token in header NAME instead (e.g. x-api-key)
-  --status-field F / --in-progress W / --completed W / --failed W / --download-url-field F
-                       the API dialect (defaults: status, IN_PROGRESS, COMPLETED, FAILED, download_url)
+  --id-field F / --status-url-field F / --status-field F / --in-progress W / --completed W / --failed W / --download-url-field F
+                       the API dialect (defaults: report_id, status_url, status, IN_PROGRESS, COMPLETED, FAILED, download_url)
   --fault ROUTE:SPEC   queue a fault; ROUTE is create|status|download, SPEC is
                        503 | 429:retry-after=2 | delay=MS | stall=BYTES | truncate=BYTES | malformed | unknown=WORD | disconnect
 ";
@@ -88,6 +88,8 @@ fn sim_flag(config: &mut SimConfig, args: &[String], i: &mut usize) -> Result<bo
         }
         "--token" => config.token = Some(value()?),
         "--token-header" => config.token_header = Some(value()?),
+        "--id-field" => config.dialect.report_id_field = value()?,
+        "--status-url-field" => config.dialect.status_url_field = value()?,
         "--status-field" => config.dialect.status_field = value()?,
         "--in-progress" => config.dialect.in_progress = value()?,
         "--completed" => config.dialect.completed = value()?,

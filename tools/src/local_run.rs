@@ -16,7 +16,10 @@ use serde_json::Value;
 use shared::config::{Lookup, ProcessEnv};
 use shared::report_api::HttpReportApi;
 use shared::store::{S3Settings, S3Store};
-use statemachine::{Execution, ExecutionStatus, FnInvoker, HistoryEvent, Observer, RunOptions, StateMachine, TaskFailure, TaskInvoker};
+use statemachine::{
+    Execution, ExecutionStatus, FnInvoker, HistoryEvent, Observer, RunOptions, StateMachine,
+    TaskFailure, TaskInvoker,
+};
 
 use crate::csvgen::CsvSpec;
 use crate::s3::LocalS3;
@@ -29,57 +32,101 @@ pub struct Layered(pub HashMap<String, String>);
 
 impl Lookup for Layered {
     fn get(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned().filter(|v| !v.is_empty()).or_else(|| ProcessEnv.get(name))
+        self.0
+            .get(name)
+            .cloned()
+            .filter(|v| !v.is_empty())
+            .or_else(|| ProcessEnv.get(name))
     }
 }
 
 fn failure(d: lambda_runtime::Diagnostic) -> TaskFailure {
-    TaskFailure { error: d.error_type, cause: d.error_message }
+    TaskFailure {
+        error: d.error_type,
+        cause: d.error_message,
+    }
 }
 
 fn init_failure(function: &str, e: impl std::fmt::Display) -> TaskFailure {
     // What Lambda reports when a function's init fails.
-    TaskFailure { error: "Runtime.ExitError".into(), cause: format!("{function}: init failed: {e}") }
+    TaskFailure {
+        error: "Runtime.ExitError".into(),
+        cause: format!("{function}: init failed: {e}"),
+    }
 }
 
 /// The four handlers, in-process, configured from `env`, with clients built
 /// once as each `main.rs` builds them.
 pub async fn in_process_invoker(env: Layered) -> Result<FnInvoker, String> {
-    let token = shared::secrets::resolve_token(&env).await.map_err(|e| e.to_string())?;
-    let s3 = S3Settings::from_lookup(&env).map_err(|e| e.to_string())?.client().await;
+    let token = shared::secrets::resolve_token(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let s3 = S3Settings::from_lookup(&env)
+        .map_err(|e| e.to_string())?
+        .client()
+        .await;
     let store = Arc::new(S3Store::new(s3));
     let mut invoker = FnInvoker::new();
 
-    let create = create_report::Config::from_lookup(&env, token.clone()).map_err(|e| init_failure("CreateReport", e).cause);
-    let create = Arc::new(create.and_then(|c| HttpReportApi::new(c.api.clone()).map(|api| (c, api)).map_err(|e| e.to_string())));
+    let create = create_report::Config::from_lookup(&env, token.clone())
+        .map_err(|e| init_failure("CreateReport", e).cause);
+    let create = Arc::new(create.and_then(|c| {
+        HttpReportApi::new(c.api.clone())
+            .map(|api| (c, api))
+            .map_err(|e| e.to_string())
+    }));
     invoker.insert("CreateReport", move |input: Value| {
         let create = create.clone();
         async move {
-            let (config, api) = create.as_ref().as_ref().map_err(|e| init_failure("CreateReport", e))?;
-            let out = create_report::handle(api, config, input, chrono::Utc::now()).await.map_err(|e| failure(e.into()))?;
+            let (config, api) = create
+                .as_ref()
+                .as_ref()
+                .map_err(|e| init_failure("CreateReport", e))?;
+            let out = create_report::handle(api, config, input, chrono::Utc::now())
+                .await
+                .map_err(|e| failure(e.into()))?;
             Ok(serde_json::to_value(out).expect("serializable"))
         }
     });
 
     let poll = poll_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
-    let poll = Arc::new(poll.and_then(|c| HttpReportApi::new(c.api.clone()).map(|api| (c, api)).map_err(|e| e.to_string())));
+    let poll = Arc::new(poll.and_then(|c| {
+        HttpReportApi::new(c.api.clone())
+            .map(|api| (c, api))
+            .map_err(|e| e.to_string())
+    }));
     invoker.insert("PollReport", move |input: Value| {
         let poll = poll.clone();
         async move {
-            let (config, api) = poll.as_ref().as_ref().map_err(|e| init_failure("PollReport", e))?;
-            let out = poll_report::handle(api, config, input).await.map_err(|e| failure(e.into()))?;
+            let (config, api) = poll
+                .as_ref()
+                .as_ref()
+                .map_err(|e| init_failure("PollReport", e))?;
+            let out = poll_report::handle(api, config, input)
+                .await
+                .map_err(|e| failure(e.into()))?;
             Ok(serde_json::to_value(out).expect("serializable"))
         }
     });
 
-    let download = download_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
-    let download = Arc::new(download.and_then(|c| HttpReportApi::new(c.api.clone()).map(|api| (c, api)).map_err(|e| e.to_string())));
+    let download =
+        download_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
+    let download = Arc::new(download.and_then(|c| {
+        HttpReportApi::new(c.api.clone())
+            .map(|api| (c, api))
+            .map_err(|e| e.to_string())
+    }));
     let download_store = store.clone();
     invoker.insert("DownloadReport", move |input: Value| {
         let (download, store) = (download.clone(), download_store.clone());
         async move {
-            let (config, api) = download.as_ref().as_ref().map_err(|e| init_failure("DownloadReport", e))?;
-            let out = download_report::handle(api, store.as_ref(), config, input).await.map_err(|e| failure(e.into()))?;
+            let (config, api) = download
+                .as_ref()
+                .as_ref()
+                .map_err(|e| init_failure("DownloadReport", e))?;
+            let out = download_report::handle(api, store.as_ref(), config, input)
+                .await
+                .map_err(|e| failure(e.into()))?;
             Ok(serde_json::to_value(out).expect("serializable"))
         }
     });
@@ -88,8 +135,13 @@ pub async fn in_process_invoker(env: Layered) -> Result<FnInvoker, String> {
     invoker.insert("UpdateSite", move |input: Value| {
         let (update, store) = (update.clone(), store.clone());
         async move {
-            let config = update.as_ref().as_ref().map_err(|e| init_failure("UpdateSite", e))?;
-            let out = update_site::handle(store, config, input, chrono::Utc::now()).await.map_err(|e| failure(e.into()))?;
+            let config = update
+                .as_ref()
+                .as_ref()
+                .map_err(|e| init_failure("UpdateSite", e))?;
+            let out = update_site::handle(store, config, input, chrono::Utc::now())
+                .await
+                .map_err(|e| failure(e.into()))?;
             Ok(serde_json::to_value(out).expect("serializable"))
         }
     });
@@ -143,7 +195,10 @@ impl Default for RunConfig {
 
 /// The repository's root (where the definition lives), found from this crate.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tools/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tools/ has a parent")
+        .to_path_buf()
 }
 
 /// A finished run.
@@ -160,13 +215,19 @@ pub struct RunReport {
 
 /// Runs the pipeline once.
 pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
-    let machine = StateMachine::from_path(&config.definition).map_err(|e| format!("{}: {e}", config.definition.display()))?;
+    let machine = StateMachine::from_path(&config.definition)
+        .map_err(|e| format!("{}: {e}", config.definition.display()))?;
     let problems = statemachine::validate(&machine);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-        return Err(format!("{} is not valid:\n{}", config.definition.display(), list.join("\n")));
+        return Err(format!(
+            "{} is not valid:\n{}",
+            config.definition.display(),
+            list.join("\n")
+        ));
     }
-    std::fs::create_dir_all(&config.work_dir).map_err(|e| format!("{}: {e}", config.work_dir.display()))?;
+    std::fs::create_dir_all(&config.work_dir)
+        .map_err(|e| format!("{}: {e}", config.work_dir.display()))?;
 
     let mut env = HashMap::new();
     let simulator = match &config.report_api {
@@ -178,7 +239,10 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             let sim = Simulator::start(SimConfig {
                 polls_to_complete: config.polls,
                 outcome: config.outcome,
-                csv: CsvSpec { rows: config.rows, seed: 1 },
+                csv: CsvSpec {
+                    rows: config.rows,
+                    seed: 1,
+                },
                 ..Default::default()
             })
             .await
@@ -194,9 +258,12 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             None
         }
         None => {
-            let s3 = LocalS3::start(&config.work_dir.join("s3")).await.map_err(|e| format!("starting the embedded S3 server: {e}"))?;
+            let s3 = LocalS3::start(&config.work_dir.join("s3"))
+                .await
+                .map_err(|e| format!("starting the embedded S3 server: {e}"))?;
             for b in [&config.reports_bucket, &config.site_bucket] {
-                s3.create_bucket(b).map_err(|e| format!("creating bucket {b}: {e}"))?;
+                s3.create_bucket(b)
+                    .map_err(|e| format!("creating bucket {b}: {e}"))?;
             }
             for (k, v) in s3.env_vars() {
                 env.insert(k.to_string(), v);
@@ -228,13 +295,25 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             config.lambda_endpoint.as_deref().unwrap_or("in-process")
         );
     }
-    let execution = statemachine::execute(&machine, config.input.clone(), invoker.as_ref(), options).await;
+    let execution =
+        statemachine::execute(&machine, config.input.clone(), invoker.as_ref(), options).await;
 
     let history_file = config.work_dir.join("history.json");
     let history = serde_json::to_vec_pretty(&execution.history).expect("history serializes");
-    std::fs::write(&history_file, history).map_err(|e| format!("{}: {e}", history_file.display()))?;
-    let page = s3.as_ref().map(|s3| s3.object_path(&config.site_bucket, "index.html")).filter(|p| p.exists());
-    Ok(RunReport { execution, page, history_file, simulator, s3, env })
+    std::fs::write(&history_file, history)
+        .map_err(|e| format!("{}: {e}", history_file.display()))?;
+    let page = s3
+        .as_ref()
+        .map(|s3| s3.object_path(&config.site_bucket, "index.html"))
+        .filter(|p| p.exists());
+    Ok(RunReport {
+        execution,
+        page,
+        history_file,
+        simulator,
+        s3,
+        env,
+    })
 }
 
 /// Prints one line per state: when it ended, its name, and what it produced.
@@ -246,7 +325,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(enabled: bool) -> Self {
-        Progress { enabled, started: Instant::now(), entered: Mutex::new(HashMap::new()) }
+        Progress {
+            enabled,
+            started: Instant::now(),
+            entered: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -262,37 +345,78 @@ impl Observer for Progress {
             return;
         }
         let line = if t.ends_with("StateExited") {
-            let took = self.entered.lock().unwrap().remove(&name).map(|s| s.elapsed().as_secs_f64() * 1000.0).unwrap_or(0.0);
-            format!("{:<16} {:>8.1} ms  {}", name, took, summarize(event.output.as_ref()))
+            let took = self
+                .entered
+                .lock()
+                .unwrap()
+                .remove(&name)
+                .map(|s| s.elapsed().as_secs_f64() * 1000.0)
+                .unwrap_or(0.0);
+            format!(
+                "{:<16} {:>8.1} ms  {}",
+                name,
+                took,
+                summarize(event.output.as_ref())
+            )
         } else if t == "TaskFailed" || t == "ExecutionFailed" || t == "ExecutionTimedOut" {
             format!(
                 "{:<16} {:>11}  {} {}",
-                if name.is_empty() { "(execution)".to_string() } else { name },
+                if name.is_empty() {
+                    "(execution)".to_string()
+                } else {
+                    name
+                },
                 t,
                 event.error.as_deref().unwrap_or(""),
-                event.cause.as_deref().map(|c| one_line(c, 160)).unwrap_or_default()
+                event
+                    .cause
+                    .as_deref()
+                    .map(|c| one_line(c, 160))
+                    .unwrap_or_default()
             )
         } else {
             return;
         };
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "[{:>7.2}s] {line}", self.started.elapsed().as_secs_f64());
+        let _ = writeln!(
+            err,
+            "[{:>7.2}s] {line}",
+            self.started.elapsed().as_secs_f64()
+        );
     }
 }
 
 /// A one-line summary of a state's output: the fields a reader cares about.
 pub fn summarize(output: Option<&Value>) -> String {
-    let Some(Value::Object(map)) = output else { return String::new() };
-    let keys = ["status", "poll_count", "wait_seconds", "report_id", "key", "bytes", "rows", "index_key", "error"];
+    let Some(Value::Object(map)) = output else {
+        return String::new();
+    };
+    let keys = [
+        "status",
+        "poll_count",
+        "wait_seconds",
+        "report_id",
+        "key",
+        "bytes",
+        "rows",
+        "index_key",
+        "error",
+    ];
     let parts: Vec<String> = keys
         .iter()
-        .filter_map(|k| map.get(*k).map(|v| format!("{k}={}", one_line(&v.to_string().replace('"', ""), 60))))
+        .filter_map(|k| {
+            map.get(*k)
+                .map(|v| format!("{k}={}", one_line(&v.to_string().replace('"', ""), 60)))
+        })
         .collect();
     parts.join(" ")
 }
 
 fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if flat.chars().count() > max {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {

@@ -192,9 +192,14 @@ pub enum Gzip {
     File,
 }
 
-/// The API's words: field names and status values.
+/// The API's words: field names and status values. A field name with dots
+/// (`data.state`) is a path into nested objects, as the Lambdas read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialect {
+    /// Report id field of the create answer (and of status answers).
+    pub report_id_field: String,
+    /// Status URL field of the create answer.
+    pub status_url_field: String,
     pub status_field: String,
     pub in_progress: String,
     pub completed: String,
@@ -205,11 +210,66 @@ pub struct Dialect {
 impl Default for Dialect {
     fn default() -> Self {
         Dialect {
+            report_id_field: "report_id".into(),
+            status_url_field: "status_url".into(),
             status_field: "status".into(),
             in_progress: "IN_PROGRESS".into(),
             completed: "COMPLETED".into(),
             failed: "FAILED".into(),
             download_url_field: "download_url".into(),
+        }
+    }
+}
+
+impl Dialect {
+    /// The Lambdas' environment variables for this dialect, only those that
+    /// differ from the default (the Lambdas' defaults are the same).
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let d = Dialect::default();
+        [
+            ("REPORT_ID_FIELD", &self.report_id_field, &d.report_id_field),
+            (
+                "REPORT_STATUS_URL_FIELD",
+                &self.status_url_field,
+                &d.status_url_field,
+            ),
+            ("REPORT_STATUS_FIELD", &self.status_field, &d.status_field),
+            (
+                "REPORT_STATUS_IN_PROGRESS",
+                &self.in_progress,
+                &d.in_progress,
+            ),
+            ("REPORT_STATUS_COMPLETED", &self.completed, &d.completed),
+            ("REPORT_STATUS_FAILED", &self.failed, &d.failed),
+            (
+                "REPORT_DOWNLOAD_URL_FIELD",
+                &self.download_url_field,
+                &d.download_url_field,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, v, default)| v != default)
+        .map(|(name, v, _)| (name, v.clone()))
+        .collect()
+    }
+}
+
+/// Sets `path` (dot-separated) in `obj`, creating nested objects.
+fn set_path(obj: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            obj.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let child = obj
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = child {
+                set_path(m, rest, value);
+            }
         }
     }
 }
@@ -391,6 +451,22 @@ impl Simulator {
 
     pub fn config(&self) -> &SimConfig {
         &self.shared.config
+    }
+
+    /// The environment a Lambda needs to talk to this simulator:
+    /// `REPORT_API_URL`, the token and auth header when configured, and the
+    /// dialect's variables that differ from the default.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let c = &self.shared.config;
+        let mut vars = vec![("REPORT_API_URL", self.shared.base_url.clone())];
+        if let Some(token) = &c.token {
+            vars.push(("REPORT_API_TOKEN", token.clone()));
+        }
+        if let Some(header) = &c.token_header {
+            vars.push(("REPORT_API_AUTH_HEADER", header.clone()));
+        }
+        vars.extend(c.dialect.env_vars());
+        vars
     }
 
     /// Queues `fault` for the next request on `route` (after those queued before).
@@ -693,11 +769,11 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         }
     };
     let status_url = format!("{}/reports/{id}", shared.base_url);
-    json_response(
-        StatusCode::CREATED,
-        &json!({"report_id": id, "status_url": status_url}),
-        fault,
-    )
+    let d = &shared.config.dialect;
+    let mut body = Map::new();
+    set_path(&mut body, &d.report_id_field, Value::String(id));
+    set_path(&mut body, &d.status_url_field, Value::String(status_url));
+    json_response(StatusCode::CREATED, &Value::Object(body), fault)
 }
 
 async fn status(
@@ -731,10 +807,11 @@ async fn status(
         }
     };
     let mut body = Map::new();
-    body.insert("report_id".into(), Value::String(id));
-    body.insert(d.status_field.clone(), Value::String(word));
-    body.insert(
-        d.download_url_field.clone(),
+    set_path(&mut body, &d.report_id_field, Value::String(id));
+    set_path(&mut body, &d.status_field, Value::String(word));
+    set_path(
+        &mut body,
+        &d.download_url_field,
         url.map_or(Value::Null, Value::String),
     );
     json_response(

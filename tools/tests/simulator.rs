@@ -297,6 +297,7 @@ async fn given_a_custom_dialect_when_polled_then_its_field_names_and_words_are_u
         completed: "done".into(),
         failed: "error".into(),
         download_url_field: "url".into(),
+        ..Default::default()
     };
     let sim = start(SimConfig {
         dialect,
@@ -310,6 +311,47 @@ async fn given_a_custom_dialect_when_polled_then_its_field_names_and_words_are_u
     let s = poll(&sim, &id).await;
     assert_eq!(s["state"], "done");
     assert_eq!(s["url"], sim.download_url(&id));
+}
+
+#[tokio::test]
+async fn given_dotted_dialect_fields_when_creating_and_polling_then_values_are_nested_objects() {
+    let dialect = Dialect {
+        report_id_field: "data.id".into(),
+        status_url_field: "links.self".into(),
+        status_field: "data.state".into(),
+        download_url_field: "data.file.url".into(),
+        ..Default::default()
+    };
+    let sim = start(SimConfig {
+        dialect,
+        polls_to_complete: 0,
+        ..Default::default()
+    })
+    .await;
+    let created: Value = http()
+        .post(sim.create_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        created,
+        json!({"data": {"id": "rpt-000001"}, "links": {"self": sim.status_url("rpt-000001")}})
+    );
+    let s = poll(&sim, "rpt-000001").await;
+    assert_eq!(
+        s,
+        json!({"data": {"id": "rpt-000001", "state": "COMPLETED", "file": {"url": sim.download_url("rpt-000001")}}})
+    );
+    let vars = sim.env_vars();
+    assert!(vars.contains(&("REPORT_STATUS_FIELD", "data.state".to_string())));
+    assert!(vars.contains(&("REPORT_API_URL", sim.base_url().to_string())));
+    assert!(
+        !vars.iter().any(|(n, _)| *n == "REPORT_STATUS_COMPLETED"),
+        "defaults are not repeated"
+    );
 }
 
 #[tokio::test]

@@ -56,7 +56,6 @@ async fn main() {
         i += 1;
     }
     let config = sim.finish();
-    let (token, token_header) = (config.token.clone(), config.token_header.clone());
     let sim = Simulator::start(config)
         .await
         .unwrap_or_else(|e| cli::fail(&format!("simulator: {e}"), &usage()));
@@ -67,15 +66,11 @@ async fn main() {
         s3.create_bucket(bucket)
             .unwrap_or_else(|e| cli::fail(&format!("bucket {bucket}: {e}"), &usage()));
     }
-    println!("export REPORT_API_URL={}", sim.base_url());
-    if let Some(token) = token {
-        println!("export REPORT_API_TOKEN={token}");
-    }
-    if let Some(header) = token_header {
-        println!("export REPORT_API_AUTH_HEADER={header}");
+    for (name, value) in sim.env_vars() {
+        println!("export {name}={}", shell_quote(&value));
     }
     for (name, value) in s3.env_vars() {
-        println!("export {name}={value}");
+        println!("export {name}={}", shell_quote(&value));
     }
     println!("export REPORTS_BUCKET=reports");
     println!("export SITE_BUCKET=site");
@@ -88,4 +83,16 @@ async fn main() {
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
     s3.shutdown().await;
+}
+
+/// Quotes a value for `sh` when it needs it (dialect words may hold spaces).
+fn shell_quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/,@%+=".contains(&b))
+    {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\'', "'\\''"))
+    }
 }

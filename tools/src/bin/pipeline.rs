@@ -53,23 +53,48 @@ async fn main() -> ExitCode {
                     std::process::exit(0);
                 }
                 "--definition" => config.definition = value("--definition")?.into(),
-                "--input" => config.input = serde_json::from_str(&value("--input")?).map_err(|e| format!("--input is not JSON: {e}"))?,
-                "--rows" => config.rows = value("--rows")?.parse().map_err(|e| format!("--rows: {e}"))?,
-                "--polls" => config.polls = value("--polls")?.parse().map_err(|e| format!("--polls: {e}"))?,
+                "--input" => {
+                    config.input = serde_json::from_str(&value("--input")?)
+                        .map_err(|e| format!("--input is not JSON: {e}"))?
+                }
+                "--rows" => {
+                    config.rows = value("--rows")?
+                        .parse()
+                        .map_err(|e| format!("--rows: {e}"))?
+                }
+                "--polls" => {
+                    config.polls = value("--polls")?
+                        .parse()
+                        .map_err(|e| format!("--polls: {e}"))?
+                }
                 "--outcome" => {
                     config.outcome = match value("--outcome")?.as_str() {
                         "complete" => Outcome::Complete,
                         "fail" => Outcome::Fail,
                         "never" => Outcome::Never,
-                        other => return Err(format!("--outcome {other:?}: expected complete, fail or never")),
+                        other => {
+                            return Err(format!(
+                                "--outcome {other:?}: expected complete, fail or never"
+                            ))
+                        }
                     }
                 }
-                "--wait-scale" => config.wait_scale = value("--wait-scale")?.parse().map_err(|e| format!("--wait-scale: {e}"))?,
+                "--wait-scale" => {
+                    config.wait_scale = value("--wait-scale")?
+                        .parse()
+                        .map_err(|e| format!("--wait-scale: {e}"))?
+                }
                 "--work-dir" => config.work_dir = value("--work-dir")?.into(),
                 "--report-api" => config.report_api = Some(value("--report-api")?),
                 "--s3-endpoint" => config.s3_endpoint = Some(value("--s3-endpoint")?),
                 "--lambda-endpoint" => config.lambda_endpoint = Some(value("--lambda-endpoint")?),
-                "--serve" => serve = Some(value("--serve")?.parse().map_err(|e| format!("--serve: {e}"))?),
+                "--serve" => {
+                    serve = Some(
+                        value("--serve")?
+                            .parse()
+                            .map_err(|e| format!("--serve: {e}"))?,
+                    )
+                }
                 "--quiet" => config.progress = false,
                 other => return Err(format!("unknown option {other}")),
             }
@@ -91,12 +116,16 @@ async fn main() -> ExitCode {
         }
     };
     let exec = &report.execution;
-    println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-        "status": format!("{:?}", exec.status).to_uppercase(),
-        "output": exec.output,
-        "error": exec.error,
-        "cause": exec.cause,
-    })).unwrap());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "status": format!("{:?}", exec.status).to_uppercase(),
+            "output": exec.output,
+            "error": exec.error,
+            "cause": exec.cause,
+        }))
+        .unwrap()
+    );
     eprintln!("history: {}", report.history_file.display());
     if !local_run::succeeded(exec) {
         eprintln!(
@@ -111,7 +140,10 @@ async fn main() -> ExitCode {
         None => eprintln!("published to s3://{}/index.html", config.site_bucket),
     }
     if let (Some(port), Some(page)) = (serve, &report.page) {
-        let dir = page.parent().expect("index.html has a folder").to_path_buf();
+        let dir = page
+            .parent()
+            .expect("index.html has a folder")
+            .to_path_buf();
         match report_tools::site::serve(dir, port).await {
             Ok(()) => {}
             Err(e) => {
