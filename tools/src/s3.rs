@@ -4,8 +4,8 @@
 //! Buckets are directories under the root and objects are files, so a test
 //! can also look at what was written with plain `std::fs`.
 //!
-//! s3s-fs does not implement ListMultipartUploads; [`LocalFs`] wraps it and
-//! answers that one from the upload metadata files s3s-fs leaves in the root
+//! s3s-fs does not implement ListMultipartUploads; a thin wrapper (`LocalFs`) adds it,
+//! answering from the upload metadata files s3s-fs leaves in the root
 //! (the abort-on-failure tests need it to prove nothing was left behind).
 
 use crate::server::ServerTask;
