@@ -18,7 +18,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render bench clean
+.PHONY: help run test test-rust test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -67,6 +67,9 @@ invoke-%: cargo-lambda ## invoke one function on `make watch` with tests/payload
 
 render: ## render a CSV like UpdateSite does: make render CSV=file.csv > page.html
 	@$(CARGO) run --quiet --release -p update-site --bin render -- $(CSV)
+
+diagram: ## regenerate the state machine diagram in README.md from the definition
+	$(CARGO) run --quiet -p statemachine --bin asl -- mermaid statemachine/report-pipeline.asl.json | scripts/update-diagram.py
 
 bench: ## benchmarks that print figures
 	$(CARGO) run --quiet --release -p report-tools --bin bench -- $(BENCH_ARGS)

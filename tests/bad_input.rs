@@ -10,15 +10,28 @@ const PREVIOUS_PAGE: &[u8] = b"<!DOCTYPE html><title>yesterday</title>";
 
 /// GIVEN a site that already shows yesterday's page and an API serving `body`.
 async fn with_body(body: &'static [u8]) -> Harness {
-    let h = Harness::start(SimConfig { polls_to_complete: 0, download_body: Some(bytes::Bytes::from_static(body)), ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        download_body: Some(bytes::Bytes::from_static(body)),
+        ..Default::default()
+    })
+    .await;
     h.put(SITE_BUCKET, "index.html", PREVIOUS_PAGE).await;
     h
 }
 
 /// THEN nothing new is published and no upload is left open.
 async fn assert_nothing_published(h: &Harness) {
-    assert_eq!(h.get(SITE_BUCKET, "index.html").await.as_deref(), Some(PREVIOUS_PAGE), "index.html changed");
-    assert_eq!(h.keys(SITE_BUCKET).await, vec!["index.html".to_string()], "stray site objects");
+    assert_eq!(
+        h.get(SITE_BUCKET, "index.html").await.as_deref(),
+        Some(PREVIOUS_PAGE),
+        "index.html changed"
+    );
+    assert_eq!(
+        h.keys(SITE_BUCKET).await,
+        vec!["index.html".to_string()],
+        "stray site objects"
+    );
     assert_eq!(h.open_uploads(SITE_BUCKET).await, 0);
     assert_eq!(h.open_uploads(REPORTS_BUCKET).await, 0);
 }
@@ -32,7 +45,11 @@ async fn ragged_rows_fail_as_csv_malformed_naming_the_line() {
     let h = with_body(b"a,b,c\n1,2,3\n4,5\n").await;
     let err = chain_error(&h).await;
     assert_eq!(err.error_type, "Csv.Malformed");
-    assert!(err.error_message.contains("line 3"), "{}", err.error_message);
+    assert!(
+        err.error_message.contains("line 3"),
+        "{}",
+        err.error_message
+    );
     assert_nothing_published(&h).await;
 }
 
@@ -47,7 +64,11 @@ async fn invalid_utf8_fails_as_csv_malformed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_csv_body_fails_as_csv_malformed() {
-    for body in [&b"<!DOCTYPE html><html><body>Service error</body></html>"[..], b"{\"error\": \"nope\"}", b"\x00\x01\x02binary"] {
+    for body in [
+        &b"<!DOCTYPE html><html><body>Service error</body></html>"[..],
+        b"{\"error\": \"nope\"}",
+        b"\x00\x01\x02binary",
+    ] {
         let h = with_body(body).await;
         let err = chain_error(&h).await;
         assert_eq!(err.error_type, "Csv.Malformed", "{}", err.error_message);
@@ -66,7 +87,12 @@ async fn an_empty_body_fails_as_csv_malformed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_url_answering_404_fails_as_download_gone() {
-    let h = Harness::start(SimConfig { polls_to_complete: 0, faults: vec![(Route::Download, Fault::status(404))], ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        faults: vec![(Route::Download, Fault::status(404))],
+        ..Default::default()
+    })
+    .await;
     h.put(SITE_BUCKET, "index.html", PREVIOUS_PAGE).await;
     let err = chain_error(&h).await;
     assert_eq!(err.error_type, "Download.Gone");
@@ -79,10 +105,20 @@ async fn a_download_url_answering_404_fails_as_download_gone() {
 async fn a_payload_that_is_not_json_fails_as_input_invalid() {
     // The runtime layer turns unparsable bytes into a marker the handlers refuse.
     let h = with_body(b"a\n1\n").await;
-    let marker: Value = serde_json::from_slice(&shared::runtime::check_body(b"{\"report_id\": ").unwrap()).unwrap();
-    for err in [h.create(marker.clone()).await.unwrap_err(), h.poll(marker.clone()).await.unwrap_err(), h.download(marker.clone()).await.unwrap_err(), h.update(marker).await.unwrap_err()] {
+    let marker: Value =
+        serde_json::from_slice(&shared::runtime::check_body(b"{\"report_id\": ").unwrap()).unwrap();
+    for err in [
+        h.create(marker.clone()).await.unwrap_err(),
+        h.poll(marker.clone()).await.unwrap_err(),
+        h.download(marker.clone()).await.unwrap_err(),
+        h.update(marker).await.unwrap_err(),
+    ] {
         assert_eq!(err.error_type, "Input.Invalid");
-        assert!(err.error_message.contains("not JSON"), "{}", err.error_message);
+        assert!(
+            err.error_message.contains("not JSON"),
+            "{}",
+            err.error_message
+        );
     }
     assert_nothing_published(&h).await;
 }
@@ -92,12 +128,23 @@ async fn payloads_missing_fields_or_of_the_wrong_type_fail_as_input_invalid_nami
     let h = with_body(b"a\n1\n").await;
     let poll = h.poll(json!({"report_id": "r1"})).await.unwrap_err();
     assert_eq!(poll.error_type, "Input.Invalid");
-    assert!(poll.error_message.contains("status_url"), "{}", poll.error_message);
-    let download = h.download(json!({"report_id": "r1", "status": "COMPLETED"})).await.unwrap_err();
+    assert!(
+        poll.error_message.contains("status_url"),
+        "{}",
+        poll.error_message
+    );
+    let download = h
+        .download(json!({"report_id": "r1", "status": "COMPLETED"}))
+        .await
+        .unwrap_err();
     assert_eq!(download.error_type, "Input.Invalid");
     let update = h.update(json!({"report_id": "r1", "bucket": "reports", "key": 5, "bytes": 1, "created_at": "2026-01-01T00:00:00Z"})).await.unwrap_err();
     assert_eq!(update.error_type, "Input.Invalid");
-    assert!(update.error_message.contains("invalid type"), "{}", update.error_message);
+    assert!(
+        update.error_message.contains("invalid type"),
+        "{}",
+        update.error_message
+    );
     let create = h.create(json!([1, 2, 3])).await.unwrap_err();
     assert_eq!(create.error_type, "Input.Invalid");
     let traversal = h.update(json!({"report_id": "../index", "bucket": "reports", "key": "k", "bytes": 1, "created_at": "2026-01-01T00:00:00Z"})).await.unwrap_err();
@@ -109,9 +156,17 @@ async fn payloads_missing_fields_or_of_the_wrong_type_fail_as_input_invalid_nami
 async fn an_unreachable_api_is_a_transient_error_the_state_machine_retries() {
     let mut h = with_body(b"a\n1\n").await;
     // A port nothing listens on: bind one, then drop it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     h.set_env("REPORT_API_URL", &format!("http://127.0.0.1:{port}"));
     let err = h.create(json!({})).await.unwrap_err();
     assert_eq!(err.error_type, "ReportApi.Unavailable");
-    assert!(err.error_message.contains("connect"), "{}", err.error_message);
+    assert!(
+        err.error_message.contains("connect"),
+        "{}",
+        err.error_message
+    );
 }

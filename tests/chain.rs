@@ -6,19 +6,36 @@ use report_tools::csvgen::CsvSpec;
 use report_tools::simulator::SimConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_a_report_ready_after_three_polls_when_the_chain_runs_then_the_page_shows_every_row() {
+async fn given_a_report_ready_after_three_polls_when_the_chain_runs_then_the_page_shows_every_row()
+{
     // GIVEN
-    let spec = CsvSpec { rows: 1_000, seed: 7 };
-    let h = Harness::start(SimConfig { polls_to_complete: 3, csv: spec, ..Default::default() }).await;
+    let spec = CsvSpec {
+        rows: 1_000,
+        seed: 7,
+    };
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 3,
+        csv: spec,
+        ..Default::default()
+    })
+    .await;
 
     // WHEN
     let published = h.run_chain().await.expect("the chain succeeds");
 
     // THEN
     assert_eq!(published["rows"], 1_000);
-    assert_eq!(h.sim.reports()[0].polls, 4, "three IN_PROGRESS answers, then COMPLETED");
-    let page = String::from_utf8(h.get(SITE_BUCKET, "index.html").await.expect("index.html")).unwrap();
-    let archive = h.get(SITE_BUCKET, published["archive_key"].as_str().unwrap()).await.expect("archive");
+    assert_eq!(
+        h.sim.reports()[0].polls,
+        4,
+        "three IN_PROGRESS answers, then COMPLETED"
+    );
+    let page =
+        String::from_utf8(h.get(SITE_BUCKET, "index.html").await.expect("index.html")).unwrap();
+    let archive = h
+        .get(SITE_BUCKET, published["archive_key"].as_str().unwrap())
+        .await
+        .expect("archive");
     assert_eq!(page.as_bytes(), archive, "index.html is the archived page");
     assert_eq!(html::header(&page), spec.header());
     let rows = html::rows(&page);
@@ -27,14 +44,22 @@ async fn given_a_report_ready_after_three_polls_when_the_chain_runs_then_the_pag
     for r in [0u64, 1, 2, 499, 998, 999] {
         assert_eq!(rows[r as usize], spec.row(r), "row {r}");
     }
-    assert!(html::only_our_tags(&page), "raw markup from the data reached the page");
+    assert!(
+        html::only_our_tags(&page),
+        "raw markup from the data reached the page"
+    );
     assert!(page.contains("<title>Daily sales</title>"));
     assert!(page.contains("Content-Security-Policy"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_header_only_csv_when_the_chain_runs_then_an_empty_table_is_published() {
-    let h = Harness::start(SimConfig { polls_to_complete: 0, download_body: Some("id,name,amount\n".into()), ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        download_body: Some("id,name,amount\n".into()),
+        ..Default::default()
+    })
+    .await;
     let published = h.run_chain().await.expect("a header-only CSV is valid");
     assert_eq!(published["rows"], 0);
     let page = String::from_utf8(h.get(SITE_BUCKET, "index.html").await.unwrap()).unwrap();

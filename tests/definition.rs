@@ -21,7 +21,10 @@ use statemachine::StateMachine;
 const FUNCTIONS: [&str; 4] = ["CreateReport", "PollReport", "DownloadReport", "UpdateSite"];
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn definition_path() -> PathBuf {
@@ -45,8 +48,18 @@ fn output_sample(function: &str) -> Value {
     };
     let v = match function {
         "CreateReport" => serde_json::to_value(&handle),
-        "PollReport" => serde_json::to_value(PollOutcome { report: handle, status: ReportStatus::InProgress, download_url: None }),
-        "DownloadReport" => serde_json::to_value(StoredReport { report_id: "r".into(), created_at: at, bucket: "b".into(), key: "k".into(), bytes: 0 }),
+        "PollReport" => serde_json::to_value(PollOutcome {
+            report: handle,
+            status: ReportStatus::InProgress,
+            download_url: None,
+        }),
+        "DownloadReport" => serde_json::to_value(StoredReport {
+            report_id: "r".into(),
+            created_at: at,
+            bucket: "b".into(),
+            key: "k".into(),
+            bytes: 0,
+        }),
         "UpdateSite" => serde_json::to_value(PublishedSite {
             report_id: "r".into(),
             bucket: "b".into(),
@@ -64,7 +77,14 @@ fn output_sample(function: &str) -> Value {
 /// `IsPresent` tests are left out: they exist to test presence.
 fn read_paths(state: &statemachine::State) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for field in ["InputPath", "ItemsPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath"] {
+    for field in [
+        "InputPath",
+        "ItemsPath",
+        "SecondsPath",
+        "TimestampPath",
+        "ErrorPath",
+        "CausePath",
+    ] {
         if let Some(p) = state.str(field) {
             out.push((field.to_string(), p.to_string()));
         }
@@ -74,7 +94,9 @@ fn read_paths(state: &statemachine::State) -> Vec<(String, String)> {
             Value::Object(map) => {
                 for (k, v) in map {
                     match (k.strip_suffix(".$"), v.as_str()) {
-                        (Some(_), Some(p)) if p.starts_with("$.") || p == "$" => out.push((format!("{at}.{k}"), p.to_string())),
+                        (Some(_), Some(p)) if p.starts_with("$.") || p == "$" => {
+                            out.push((format!("{at}.{k}"), p.to_string()))
+                        }
                         _ => parameters(v, &format!("{at}.{k}"), out),
                     }
                 }
@@ -94,8 +116,12 @@ fn read_paths(state: &statemachine::State) -> Vec<(String, String)> {
             match (k.as_str(), v) {
                 ("And" | "Or", Value::Array(rules)) => rules.iter().for_each(|r| rule(r, at, out)),
                 ("Not", r) => rule(r, at, out),
-                ("Variable", Value::String(p)) if !map.contains_key("IsPresent") => out.push((format!("{at}.Variable"), p.clone())),
-                (k, Value::String(p)) if k.ends_with("Path") => out.push((format!("{at}.{k}"), p.clone())),
+                ("Variable", Value::String(p)) if !map.contains_key("IsPresent") => {
+                    out.push((format!("{at}.Variable"), p.clone()))
+                }
+                (k, Value::String(p)) if k.ends_with("Path") => {
+                    out.push((format!("{at}.{k}"), p.clone()))
+                }
                 _ => {}
             }
         }
@@ -112,34 +138,71 @@ fn read_paths(state: &statemachine::State) -> Vec<(String, String)> {
 /// and Catch from the execution input.
 fn flow(machine: &StateMachine, input: Value) -> BTreeMap<String, Vec<(String, Value)>> {
     let mut reach: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
-    let mut queue = VecDeque::from([(machine.start_at.clone(), "the execution input".to_string(), input)]);
+    let mut queue = VecDeque::from([(
+        machine.start_at.clone(),
+        "the execution input".to_string(),
+        input,
+    )]);
     let mut seen = BTreeSet::new();
     while let Some((name, origin, sample)) = queue.pop_front() {
         if !seen.insert((name.clone(), sample.to_string())) {
             continue;
         }
-        reach.entry(name.clone()).or_default().push((origin.clone(), sample.clone()));
-        let state = machine.state(&name).unwrap_or_else(|| panic!("no state {name}"));
-        let mut send = |next: &str, origin: String, v: Value| queue.push_back((next.to_string(), origin, v));
+        reach
+            .entry(name.clone())
+            .or_default()
+            .push((origin.clone(), sample.clone()));
+        let state = machine
+            .state(&name)
+            .unwrap_or_else(|| panic!("no state {name}"));
+        let mut send =
+            |next: &str, origin: String, v: Value| queue.push_back((next.to_string(), origin, v));
         match state.kind.as_str() {
             "Task" => {
                 let function = state.static_function().expect("a Task names its function");
                 if let Some(next) = state.next() {
-                    send(next, format!("{function}'s output"), output_sample(&function));
+                    send(
+                        next,
+                        format!("{function}'s output"),
+                        output_sample(&function),
+                    );
                 }
-                for c in state.get("Catch").and_then(Value::as_array).into_iter().flatten() {
+                for c in state
+                    .get("Catch")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let result_path = c.get("ResultPath").and_then(Value::as_str).unwrap_or("$");
-                    for error in [json!({"Error": "E", "Cause": "C"}), json!({"Error": "States.Timeout"})] {
+                    for error in [
+                        json!({"Error": "E", "Cause": "C"}),
+                        json!({"Error": "States.Timeout"}),
+                    ] {
                         let mut v = sample.clone();
-                        JsonPath::parse(result_path).unwrap().write(&mut v, error).unwrap();
-                        send(c["Next"].as_str().unwrap(), format!("{name}'s Catch (input + error at {result_path})"), v);
+                        JsonPath::parse(result_path)
+                            .unwrap()
+                            .write(&mut v, error)
+                            .unwrap();
+                        send(
+                            c["Next"].as_str().unwrap(),
+                            format!("{name}'s Catch (input + error at {result_path})"),
+                            v,
+                        );
                     }
                 }
             }
             "Choice" => {
-                for c in state.get("Choices").and_then(Value::as_array).into_iter().flatten() {
+                for c in state
+                    .get("Choices")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     // A top-level IsPresent rule narrows what reaches its Next.
-                    if let (Some(p), Some(present)) = (c.get("Variable").and_then(Value::as_str), c.get("IsPresent").and_then(Value::as_bool)) {
+                    if let (Some(p), Some(present)) = (
+                        c.get("Variable").and_then(Value::as_str),
+                        c.get("IsPresent").and_then(Value::as_bool),
+                    ) {
                         if JsonPath::parse(p).unwrap().read(&sample).is_ok() != present {
                             continue;
                         }
@@ -169,10 +232,14 @@ fn missing_paths(machine: &StateMachine) -> Vec<String> {
     let mut problems = Vec::new();
     for state in &machine.states {
         for (field, path) in read_paths(state) {
-            let parsed = JsonPath::parse(&path).unwrap_or_else(|e| panic!("{}: {field}: bad path {path}: {e}", state.name));
+            let parsed = JsonPath::parse(&path)
+                .unwrap_or_else(|e| panic!("{}: {field}: bad path {path}: {e}", state.name));
             for (origin, sample) in reach.get(&state.name).into_iter().flatten() {
                 if parsed.read(sample).is_err() {
-                    problems.push(format!("{}.{field} reads {path}, absent from {origin}: {sample}", state.name));
+                    problems.push(format!(
+                        "{}.{field} reads {path}, absent from {origin}: {sample}",
+                        state.name
+                    ));
                 }
             }
         }
@@ -184,20 +251,35 @@ fn missing_paths(machine: &StateMachine) -> Vec<String> {
 fn every_path_the_definition_reads_is_a_field_its_producer_always_serializes() {
     let machine = definition();
     let problems = missing_paths(&machine);
-    assert!(problems.is_empty(), "paths that would fail with States.Runtime in production:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "paths that would fail with States.Runtime in production:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn the_check_catches_a_choice_on_a_field_no_step_returns() {
     // GIVEN the original design's trap: a Choice on a field that is absent
-    let mut raw: Value = serde_json::from_str(&std::fs::read_to_string(definition_path()).unwrap()).unwrap();
+    let mut raw: Value =
+        serde_json::from_str(&std::fs::read_to_string(definition_path()).unwrap()).unwrap();
     raw["States"]["IsReportReady"]["Choices"][0]["Variable"] = json!("$.report_status");
     raw["States"]["WaitForReport"]["SecondsPath"] = json!("$.next_wait");
     let broken = StateMachine::from_value(raw).unwrap();
     // WHEN checked THEN both reads are reported, naming state, field and path
     let problems = missing_paths(&broken);
-    assert!(problems.iter().any(|p| p.starts_with("IsReportReady.Choices[0].Variable reads $.report_status")), "{problems:#?}");
-    assert!(problems.iter().any(|p| p.starts_with("WaitForReport.SecondsPath reads $.next_wait")), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("IsReportReady.Choices[0].Variable reads $.report_status")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("WaitForReport.SecondsPath reads $.next_wait")),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -207,9 +289,22 @@ fn every_task_runs_one_of_the_four_functions_and_each_function_is_used() {
     let expected: BTreeSet<String> = FUNCTIONS.iter().map(|s| s.to_string()).collect();
     assert_eq!(used, expected);
     for state in machine.states.iter().filter(|s| s.kind == "Task") {
-        assert_eq!(state.resource_kind(), statemachine::ResourceKind::LambdaFunction, "{}", state.name);
-        assert!(state.get("TimeoutSeconds").is_some(), "{} has no TimeoutSeconds", state.name);
-        assert!(state.get("Retry").is_some() && state.get("Catch").is_some(), "{} lacks Retry or Catch", state.name);
+        assert_eq!(
+            state.resource_kind(),
+            statemachine::ResourceKind::LambdaFunction,
+            "{}",
+            state.name
+        );
+        assert!(
+            state.get("TimeoutSeconds").is_some(),
+            "{} has no TimeoutSeconds",
+            state.name
+        );
+        assert!(
+            state.get("Retry").is_some() && state.get("Catch").is_some(),
+            "{} lacks Retry or Catch",
+            state.name
+        );
     }
 }
 
@@ -221,16 +316,34 @@ fn the_definition_passes_the_executors_validation() {
 
 #[test]
 fn retries_name_only_known_transient_errors_and_lambda_service_errors() {
-    let lambda = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"];
+    let lambda = [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ];
     let machine = definition();
     for state in machine.states.iter().filter(|s| s.kind == "Task") {
         let mut retried = BTreeSet::new();
-        for r in state.get("Retry").and_then(Value::as_array).into_iter().flatten() {
+        for r in state
+            .get("Retry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             for e in r["ErrorEquals"].as_array().unwrap() {
                 let e = e.as_str().unwrap();
                 match shared::ErrorName::from_name(e) {
-                    Some(name) => assert!(name.is_transient(), "{}: retries permanent error {e}", state.name),
-                    None => assert!(lambda.contains(&e), "{}: retries unknown error {e}", state.name),
+                    Some(name) => assert!(
+                        name.is_transient(),
+                        "{}: retries permanent error {e}",
+                        state.name
+                    ),
+                    None => assert!(
+                        lambda.contains(&e),
+                        "{}: retries unknown error {e}",
+                        state.name
+                    ),
                 }
                 retried.insert(e.to_string());
             }
@@ -245,7 +358,10 @@ fn retries_name_only_known_transient_errors_and_lambda_service_errors() {
 fn every_error_name_a_function_can_raise_is_documented_in_the_readme() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     for name in shared::ErrorName::ALL {
-        assert!(readme.contains(&format!("`{}`", name.as_str())), "README.md does not document {name}");
+        assert!(
+            readme.contains(&format!("`{}`", name.as_str())),
+            "README.md does not document {name}"
+        );
     }
 }
 
@@ -259,5 +375,9 @@ fn the_readme_diagram_is_the_definitions() {
         .and_then(|(_, rest)| rest.split_once("```\n<!-- diagram:end -->"))
         .map(|(block, _)| block)
         .expect("README.md has the diagram markers");
-    assert_eq!(block.trim_end(), expected.trim_end(), "README.md's diagram is stale: run `make diagram`");
+    assert_eq!(
+        block.trim_end(),
+        expected.trim_end(),
+        "README.md's diagram is stale: run `make diagram`"
+    );
 }

@@ -11,14 +11,20 @@ async fn a_50_mb_report_is_published_whole_with_every_row_and_correct_cells() {
     // GIVEN a 50 MB report
     let spec = CsvSpec::for_size(50 * 1024 * 1024, 2026);
     assert!(spec.exact_len() >= 50 * 1024 * 1024);
-    let h = Harness::start(SimConfig { polls_to_complete: 1, csv: spec, ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 1,
+        csv: spec,
+        ..Default::default()
+    })
+    .await;
 
     // WHEN the chain runs
     let published = h.run_chain().await.expect("the chain succeeds");
 
     // THEN every row is on the page, in order, with the right cells
     assert_eq!(published["rows"].as_u64(), Some(spec.rows));
-    let page = String::from_utf8(h.get(SITE_BUCKET, "index.html").await.unwrap()).expect("the page is UTF-8");
+    let page = String::from_utf8(h.get(SITE_BUCKET, "index.html").await.unwrap())
+        .expect("the page is UTF-8");
     assert_eq!(html::stated_rows(&page), Some(spec.rows));
     assert_eq!(html::header(&page), spec.header());
     let rows = html::rows(&page);

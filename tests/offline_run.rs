@@ -8,19 +8,37 @@ use report_tools::simulator::Outcome;
 use statemachine::ExecutionStatus;
 
 fn config(work_dir: &std::path::Path) -> RunConfig {
-    RunConfig { work_dir: work_dir.to_path_buf(), progress: false, rows: 250, polls: 3, ..Default::default() }
+    RunConfig {
+        work_dir: work_dir.to_path_buf(),
+        progress: false,
+        rows: 250,
+        polls: 3,
+        ..Default::default()
+    }
 }
 
 fn visited(exec: &statemachine::Execution) -> Vec<String> {
-    exec.history.iter().filter(|e| e.event_type.ends_with("StateEntered")).filter_map(|e| e.state_name.clone()).collect()
+    exec.history
+        .iter()
+        .filter(|e| e.event_type.ends_with("StateEntered"))
+        .filter_map(|e| e.state_name.clone())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_ready_after_three_polls_publishes_the_expected_page() {
     let dir = tempfile::tempdir().unwrap();
-    let report = local_run::run(&config(dir.path())).await.expect("the run starts");
+    let report = local_run::run(&config(dir.path()))
+        .await
+        .expect("the run starts");
 
-    assert_eq!(report.execution.status, ExecutionStatus::Succeeded, "{:?} {:?}", report.execution.error, report.execution.cause);
+    assert_eq!(
+        report.execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        report.execution.error,
+        report.execution.cause
+    );
     let states = visited(&report.execution);
     assert_eq!(states.iter().filter(|s| *s == "PollReport").count(), 4);
     assert_eq!(states.last().map(String::as_str), Some("Published"));
@@ -47,23 +65,35 @@ async fn a_failed_report_fails_the_execution_and_leaves_the_published_page_byte_
     drop(first);
 
     // WHEN the next run's report ends FAILED
-    let failing = RunConfig { outcome: Outcome::Fail, ..config(dir.path()) };
+    let failing = RunConfig {
+        outcome: Outcome::Fail,
+        ..config(dir.path())
+    };
     let second = local_run::run(&failing).await.unwrap();
 
     // THEN the execution fails with Report.Failed and the page is untouched
     assert_eq!(second.execution.status, ExecutionStatus::Failed);
     assert_eq!(second.execution.error.as_deref(), Some("Report.Failed"));
-    assert_eq!(visited(&second.execution).last().map(String::as_str), Some("ReportFailed"));
+    assert_eq!(
+        visited(&second.execution).last().map(String::as_str),
+        Some("ReportFailed")
+    );
     assert_eq!(std::fs::read(&page_path).unwrap(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_that_never_completes_stops_at_the_poll_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let never = RunConfig { outcome: Outcome::Never, ..config(dir.path()) };
+    let never = RunConfig {
+        outcome: Outcome::Never,
+        ..config(dir.path())
+    };
     let report = local_run::run(&never).await.unwrap();
     assert_eq!(report.execution.error.as_deref(), Some("Report.TimedOut"));
-    let polls = visited(&report.execution).iter().filter(|s| *s == "PollReport").count() as u32;
+    let polls = visited(&report.execution)
+        .iter()
+        .filter(|s| *s == "PollReport")
+        .count() as u32;
     assert_eq!(polls, shared::polling::PollPolicy::default().max_polls);
 }
 
@@ -71,7 +101,17 @@ async fn a_report_that_never_completes_stops_at_the_poll_budget() {
 async fn an_invalid_definition_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.asl.json");
-    std::fs::write(&broken, r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}"#).unwrap();
-    let err = local_run::run(&RunConfig { definition: broken, ..config(dir.path()) }).await.err().expect("refused");
+    std::fs::write(
+        &broken,
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}"#,
+    )
+    .unwrap();
+    let err = local_run::run(&RunConfig {
+        definition: broken,
+        ..config(dir.path())
+    })
+    .await
+    .err()
+    .expect("refused");
     assert!(err.contains("Missing"), "{err}");
 }

@@ -3,17 +3,24 @@
 
 use pipeline_tests::{Harness, REPORTS_BUCKET, SITE_BUCKET};
 use report_tools::csvgen::CsvSpec;
-use report_tools::simulator::{Dialect, Gzip, Route, SimConfig};
+use report_tools::simulator::{Dialect, Gzip, SimConfig};
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn create_report_posts_the_configured_parameters_with_the_token_and_the_event_id() {
     // GIVEN an API that requires a bearer token
-    let mut h = Harness::start(SimConfig { token: Some("s3cret-t0ken".into()), ..Default::default() }).await;
+    let mut h = Harness::start(SimConfig {
+        token: Some("s3cret-t0ken".into()),
+        ..Default::default()
+    })
+    .await;
     h.set_env("REPORT_PARAMETERS", r#"{"kind": "daily", "region": "eu"}"#);
 
     // WHEN CreateReport runs on a scheduled event
-    let out = h.create(json!({"id": "evt-42", "detail-type": "Scheduled Event", "detail": {}})).await.unwrap();
+    let out = h
+        .create(json!({"id": "evt-42", "detail-type": "Scheduled Event", "detail": {}}))
+        .await
+        .unwrap();
 
     // THEN the report is requested once, with the parameters and the idempotency key
     let reports = h.sim.reports();
@@ -22,8 +29,14 @@ async fn create_report_posts_the_configured_parameters_with_the_token_and_the_ev
     assert_eq!(reports[0].idempotency_key.as_deref(), Some("evt-42"));
     assert_eq!(out["report_id"], reports[0].id.as_str());
     assert_eq!(out["status_url"], h.sim.status_url(&reports[0].id));
-    assert_eq!((out["poll_count"].as_u64(), out["max_polls"].as_u64()), (Some(0), Some(10)));
-    assert!(!out.to_string().contains("s3cret-t0ken"), "the token leaked into the payload");
+    assert_eq!(
+        (out["poll_count"].as_u64(), out["max_polls"].as_u64()),
+        (Some(0), Some(10))
+    );
+    assert!(
+        !out.to_string().contains("s3cret-t0ken"),
+        "the token leaked into the payload"
+    );
 }
 
 #[tokio::test]
@@ -37,7 +50,11 @@ async fn create_report_retried_with_the_same_event_asks_for_the_same_report() {
 
 #[tokio::test]
 async fn create_report_without_the_required_token_is_rejected_by_name() {
-    let mut h = Harness::start(SimConfig { token: Some("t".into()), ..Default::default() }).await;
+    let mut h = Harness::start(SimConfig {
+        token: Some("t".into()),
+        ..Default::default()
+    })
+    .await;
     h.token = None;
     let err = h.create(json!({})).await.unwrap_err();
     assert_eq!(err.error_type, "ReportApi.Rejected");
@@ -46,14 +63,24 @@ async fn create_report_without_the_required_token_is_rejected_by_name() {
 
 #[tokio::test]
 async fn poll_report_moves_the_count_on_until_completed_and_then_returns_the_url() {
-    let h = Harness::start(SimConfig { polls_to_complete: 2, ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 2,
+        ..Default::default()
+    })
+    .await;
     let handle = h.create(json!({})).await.unwrap();
 
     let first = h.poll(handle).await.unwrap();
-    assert_eq!((first["status"].as_str(), first["poll_count"].as_u64()), (Some("IN_PROGRESS"), Some(1)));
+    assert_eq!(
+        (first["status"].as_str(), first["poll_count"].as_u64()),
+        (Some("IN_PROGRESS"), Some(1))
+    );
     assert_eq!(first["download_url"], Value::Null);
     let second = h.poll(first.clone()).await.unwrap();
-    assert!(second["wait_seconds"].as_u64() > first["wait_seconds"].as_u64(), "the wait grows");
+    assert!(
+        second["wait_seconds"].as_u64() > first["wait_seconds"].as_u64(),
+        "the wait grows"
+    );
     let third = h.poll(second).await.unwrap();
     assert_eq!(third["status"], "COMPLETED");
     assert_eq!(third["poll_count"], 3);
@@ -70,26 +97,49 @@ async fn poll_report_speaks_a_configured_dialect() {
         completed: "done".into(),
         failed: "broken".into(),
         download_url_field: "file".into(),
+        ..Dialect::default()
     };
-    let mut h = Harness::start(SimConfig { polls_to_complete: 1, dialect, ..Default::default() }).await;
-    for (k, v) in [("REPORT_STATUS_FIELD", "state"), ("REPORT_STATUS_IN_PROGRESS", "running"), ("REPORT_STATUS_COMPLETED", "done"), ("REPORT_STATUS_FAILED", "broken"), ("REPORT_DOWNLOAD_URL_FIELD", "file")] {
+    let mut h = Harness::start(SimConfig {
+        polls_to_complete: 1,
+        dialect,
+        ..Default::default()
+    })
+    .await;
+    for (k, v) in [
+        ("REPORT_STATUS_FIELD", "state"),
+        ("REPORT_STATUS_IN_PROGRESS", "running"),
+        ("REPORT_STATUS_COMPLETED", "done"),
+        ("REPORT_STATUS_FAILED", "broken"),
+        ("REPORT_DOWNLOAD_URL_FIELD", "file"),
+    ] {
         h.set_env(k, v);
     }
-    let done = h.poll_until_done(h.create(json!({})).await.unwrap()).await.unwrap();
+    let done = h
+        .poll_until_done(h.create(json!({})).await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(done["status"], "COMPLETED");
     assert!(done["download_url"].as_str().unwrap().ends_with(".csv"));
 }
 
 #[tokio::test]
 async fn poll_report_returns_failed_as_a_status_for_the_choice_to_route() {
-    let h = Harness::start(SimConfig { polls_to_complete: 0, outcome: report_tools::simulator::Outcome::Fail, ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        outcome: report_tools::simulator::Outcome::Fail,
+        ..Default::default()
+    })
+    .await;
     let out = h.poll(h.create(json!({})).await.unwrap()).await.unwrap();
     assert_eq!(out["status"], "FAILED");
     assert_eq!(out["download_url"], Value::Null);
 }
 
 async fn completed(h: &Harness) -> Value {
-    let done = h.poll_until_done(h.create(json!({})).await.unwrap()).await.unwrap();
+    let done = h
+        .poll_until_done(h.create(json!({})).await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(done["status"], "COMPLETED");
     done
 }
@@ -97,24 +147,50 @@ async fn completed(h: &Harness) -> Value {
 #[tokio::test]
 async fn download_report_streams_the_csv_into_s3_and_returns_only_its_key() {
     let spec = CsvSpec { rows: 500, seed: 3 };
-    let h = Harness::start(SimConfig { polls_to_complete: 0, csv: spec, ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        csv: spec,
+        ..Default::default()
+    })
+    .await;
     let stored = h.download(completed(&h).await).await.unwrap();
     let id = stored["report_id"].as_str().unwrap();
     assert_eq!(stored["bucket"], REPORTS_BUCKET);
     assert_eq!(stored["key"], format!("reports/{id}.csv"));
     assert_eq!(stored["bytes"], spec.exact_len());
-    assert_eq!(h.get(REPORTS_BUCKET, &format!("reports/{id}.csv")).await.unwrap(), spec.to_bytes());
-    assert!(stored.to_string().len() < 512, "the payload carries keys, not data: {stored}");
+    assert_eq!(
+        h.get(REPORTS_BUCKET, &format!("reports/{id}.csv"))
+            .await
+            .unwrap(),
+        spec.to_bytes()
+    );
+    assert!(
+        stored.to_string().len() < 512,
+        "the payload carries keys, not data: {stored}"
+    );
 }
 
 #[tokio::test]
 async fn download_report_decompresses_gzip_sent_as_content_encoding_or_as_a_gz_file() {
-    let spec = CsvSpec { rows: 300, seed: 11 };
+    let spec = CsvSpec {
+        rows: 300,
+        seed: 11,
+    };
     for gzip in [Gzip::ContentEncoding, Gzip::File] {
-        let h = Harness::start(SimConfig { polls_to_complete: 0, csv: spec, gzip, ..Default::default() }).await;
+        let h = Harness::start(SimConfig {
+            polls_to_complete: 0,
+            csv: spec,
+            gzip,
+            ..Default::default()
+        })
+        .await;
         let stored = h.download(completed(&h).await).await.unwrap();
         let key = stored["key"].as_str().unwrap();
-        assert_eq!(h.get(REPORTS_BUCKET, key).await.unwrap(), spec.to_bytes(), "{gzip:?}");
+        assert_eq!(
+            h.get(REPORTS_BUCKET, key).await.unwrap(),
+            spec.to_bytes(),
+            "{gzip:?}"
+        );
     }
 }
 
@@ -122,17 +198,33 @@ async fn download_report_decompresses_gzip_sent_as_content_encoding_or_as_a_gz_f
 async fn download_report_uploads_a_large_body_in_parts_and_leaves_no_open_upload() {
     // 20 MB: three 8 MiB parts.
     let spec = CsvSpec::for_size(20_000_000, 5);
-    let h = Harness::start(SimConfig { polls_to_complete: 0, csv: spec, ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        csv: spec,
+        ..Default::default()
+    })
+    .await;
     let stored = h.download(completed(&h).await).await.unwrap();
     assert_eq!(stored["bytes"], spec.exact_len());
-    let body = h.get(REPORTS_BUCKET, stored["key"].as_str().unwrap()).await.unwrap();
-    assert!(body == spec.to_bytes(), "stored bytes differ from the served CSV");
+    let body = h
+        .get(REPORTS_BUCKET, stored["key"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        body == spec.to_bytes(),
+        "stored bytes differ from the served CSV"
+    );
     assert_eq!(h.open_uploads(REPORTS_BUCKET).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_site_publishes_index_and_archive_with_html_headers() {
-    let h = Harness::start(SimConfig { polls_to_complete: 0, csv: CsvSpec { rows: 20, seed: 1 }, ..Default::default() }).await;
+    let h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        csv: CsvSpec { rows: 20, seed: 1 },
+        ..Default::default()
+    })
+    .await;
     let stored = h.download(completed(&h).await).await.unwrap();
     let published = h.update(stored).await.unwrap();
     let id = published["report_id"].as_str().unwrap();
@@ -140,11 +232,27 @@ async fn update_site_publishes_index_and_archive_with_html_headers() {
     assert_eq!(published["archive_key"], format!("archive/{id}.html"));
     assert_eq!(published["rows"], 20);
 
-    let head = h.client.head_object().bucket(SITE_BUCKET).key("index.html").send().await.unwrap();
+    let head = h
+        .client
+        .head_object()
+        .bucket(SITE_BUCKET)
+        .key("index.html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.content_type(), Some("text/html; charset=utf-8"));
     assert_eq!(head.cache_control(), Some("public, max-age=60"));
-    let archived = h.client.head_object().bucket(SITE_BUCKET).key(format!("archive/{id}.html")).send().await.unwrap();
+    let archived = h
+        .client
+        .head_object()
+        .bucket(SITE_BUCKET)
+        .key(format!("archive/{id}.html"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(archived.content_type(), Some("text/html; charset=utf-8"));
-    assert_eq!(h.keys(SITE_BUCKET).await, vec![format!("archive/{id}.html"), "index.html".to_string()]);
-    let _ = Route::Create;
+    assert_eq!(
+        h.keys(SITE_BUCKET).await,
+        vec![format!("archive/{id}.html"), "index.html".to_string()]
+    );
 }

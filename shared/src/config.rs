@@ -26,13 +26,17 @@ impl Lookup for ProcessEnv {
 
 impl Lookup for HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
-        HashMap::get(self, name).cloned().filter(|v| !v.trim().is_empty())
+        HashMap::get(self, name)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
 impl Lookup for HashMap<&str, &str> {
     fn get(&self, name: &str) -> Option<String> {
-        HashMap::get(self, name).map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+        HashMap::get(self, name)
+            .map(|v| v.to_string())
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -41,14 +45,19 @@ pub enum ConfigError {
     #[error("missing environment variable {0}")]
     Missing(String),
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
-    Invalid { name: String, value: String, reason: String },
+    Invalid {
+        name: String,
+        value: String,
+        reason: String,
+    },
     #[error("could not read the reporting API token from SSM parameter {parameter}: {reason}")]
     Secret { parameter: String, reason: String },
 }
 
 /// A required variable.
 pub fn required(env: &dyn Lookup, name: &str) -> Result<String, ConfigError> {
-    env.get(name).ok_or_else(|| ConfigError::Missing(name.to_string()))
+    env.get(name)
+        .ok_or_else(|| ConfigError::Missing(name.to_string()))
 }
 
 /// An optional variable parsed with `FromStr`, or `default` when unset.
@@ -59,11 +68,14 @@ where
 {
     match env.get(name) {
         None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-            name: name.to_string(),
-            reason: e.to_string(),
-            value,
-        }),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                name: name.to_string(),
+                reason: e.to_string(),
+                value,
+            }),
     }
 }
 
@@ -76,7 +88,12 @@ pub fn string_or(env: &dyn Lookup, name: &str, default: &str) -> String {
 pub fn list_or(env: &dyn Lookup, name: &str, default: &[&str]) -> Vec<String> {
     match env.get(name) {
         None => default.iter().map(|s| s.to_string()).collect(),
-        Some(v) => v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        Some(v) => v
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
     }
 }
 
@@ -115,7 +132,10 @@ mod tests {
     fn missing_required_variable_names_the_variable() {
         let env: HashMap<&str, &str> = HashMap::new();
         let err = required(&env, "REPORT_API_URL").unwrap_err();
-        assert_eq!(err.to_string(), "missing environment variable REPORT_API_URL");
+        assert_eq!(
+            err.to_string(),
+            "missing environment variable REPORT_API_URL"
+        );
     }
 
     #[test]
@@ -123,7 +143,10 @@ mod tests {
         let env = HashMap::from([("MAX_POLLS", "many")]);
         let err = parse_or::<u32>(&env, "MAX_POLLS", 3).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("MAX_POLLS") && text.contains("many"), "{text}");
+        assert!(
+            text.contains("MAX_POLLS") && text.contains("many"),
+            "{text}"
+        );
     }
 
     #[test]

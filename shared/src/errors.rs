@@ -74,7 +74,10 @@ impl ErrorName {
     /// Transient errors are worth retrying (the definition's `Retry` lists
     /// exactly these); the rest fail the execution.
     pub const fn is_transient(self) -> bool {
-        matches!(self, ErrorName::ReportApiUnavailable | ErrorName::StorageUnavailable)
+        matches!(
+            self,
+            ErrorName::ReportApiUnavailable | ErrorName::StorageUnavailable
+        )
     }
 
     pub fn from_name(name: &str) -> Option<ErrorName> {
@@ -135,7 +138,10 @@ mod tests {
         for name in ErrorName::ALL {
             assert!(seen.insert(name.as_str()), "duplicate {name}");
             assert_eq!(ErrorName::from_name(name.as_str()), Some(name));
-            assert!(!name.as_str().contains("::"), "looks like a Rust path: {name}");
+            assert!(
+                !name.as_str().contains("::"),
+                "looks like a Rust path: {name}"
+            );
         }
     }
 }

@@ -105,7 +105,10 @@ pub struct PublishedSite {
 /// wrong type) instead of letting the runtime report a Rust type name.
 pub fn parse_input<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
     if let Some(reason) = value.get(crate::runtime::MALFORMED_PAYLOAD_KEY) {
-        return Err(format!("the payload is not JSON: {}", reason.as_str().unwrap_or_default()));
+        return Err(format!(
+            "the payload is not JSON: {}",
+            reason.as_str().unwrap_or_default()
+        ));
     }
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
@@ -118,11 +121,15 @@ pub fn check_report_id(id: &str) -> Result<&str, String> {
         && id.len() <= 128
         && id != "."
         && id != ".."
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if ok {
         Ok(id)
     } else {
-        Err(format!("report_id {id:?} must be 1 to 128 characters of A-Z, a-z, 0-9, '-', '_' or '.'"))
+        Err(format!(
+            "report_id {id:?} must be 1 to 128 characters of A-Z, a-z, 0-9, '-', '_' or '.'"
+        ))
     }
 }
 
@@ -131,11 +138,19 @@ pub fn check_report_id(id: &str) -> Result<&str, String> {
 /// published as a one-column table.
 pub fn sniff_non_csv(head: &[u8]) -> Option<&'static str> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = head.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |i| &head[i..]);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&[][..], |i| &head[i..]);
     let lower: Vec<u8> = start.iter().take(16).map(u8::to_ascii_lowercase).collect();
-    if lower.starts_with(b"<!doctype") || lower.starts_with(b"<html") || lower.starts_with(b"<?xml") {
+    if lower.starts_with(b"<!doctype") || lower.starts_with(b"<html") || lower.starts_with(b"<?xml")
+    {
         Some("HTML or XML")
-    } else if lower.starts_with(b"{\"") || lower.starts_with(b"[{") || lower.starts_with(b"{\n") || lower.starts_with(b"{ ") {
+    } else if lower.starts_with(b"{\"")
+        || lower.starts_with(b"[{")
+        || lower.starts_with(b"{\n")
+        || lower.starts_with(b"{ ")
+    {
         Some("JSON")
     } else if start.starts_with(b"\x1f\x8b") {
         Some("gzip data (not declared as gzip)")
@@ -162,7 +177,10 @@ mod tests {
 
     #[test]
     fn html_json_and_binary_bodies_are_recognised_as_not_csv() {
-        assert_eq!(sniff_non_csv(b"  <!DOCTYPE html><p>oops"), Some("HTML or XML"));
+        assert_eq!(
+            sniff_non_csv(b"  <!DOCTYPE html><p>oops"),
+            Some("HTML or XML")
+        );
         assert_eq!(sniff_non_csv(b"{\"error\": 1}"), Some("JSON"));
         assert_eq!(sniff_non_csv(b"a,b\x00c"), Some("binary data"));
         assert_eq!(sniff_non_csv(b"\xEF\xBB\xBFid,name\n1,x\n"), None);

@@ -17,8 +17,16 @@ const CHUNK: usize = 64 * 1024;
 /// Creates a pipe holding at most `depth` chunks of 64 KiB in flight.
 pub fn pipe(depth: usize) -> (PipeWriter, impl AsyncRead + Send + Unpin) {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(depth.max(1));
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    (PipeWriter { tx: Some(tx), buf: BytesMut::with_capacity(CHUNK) }, tokio_util::io::StreamReader::new(Box::pin(stream)))
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (
+        PipeWriter {
+            tx: Some(tx),
+            buf: BytesMut::with_capacity(CHUNK),
+        },
+        tokio_util::io::StreamReader::new(Box::pin(stream)),
+    )
 }
 
 /// The blocking, writing end. Use it from `spawn_blocking`, never from an
@@ -31,8 +39,13 @@ pub struct PipeWriter {
 impl PipeWriter {
     fn send(&mut self, item: io::Result<Bytes>) -> io::Result<()> {
         match &self.tx {
-            Some(tx) => tx.blocking_send(item).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped reading")),
-            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "pipe already closed")),
+            Some(tx) => tx.blocking_send(item).map_err(|_| {
+                io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped reading")
+            }),
+            None => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "pipe already closed",
+            )),
         }
     }
 
@@ -73,7 +86,9 @@ impl Write for PipeWriter {
 impl Drop for PipeWriter {
     fn drop(&mut self) {
         if self.tx.is_some() {
-            let _ = self.send(Err(io::Error::other("the writer stopped before finishing (render failed or panicked)")));
+            let _ = self.send(Err(io::Error::other(
+                "the writer stopped before finishing (render failed or panicked)",
+            )));
         }
     }
 }

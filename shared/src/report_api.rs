@@ -48,7 +48,11 @@ pub struct Download {
 
 #[async_trait]
 pub trait ReportCreator: Send + Sync {
-    async fn create(&self, parameters: &Map<String, Value>, idempotency_key: Option<&str>) -> Result<CreatedReport, ApiError>;
+    async fn create(
+        &self,
+        parameters: &Map<String, Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<CreatedReport, ApiError>;
 }
 
 #[async_trait]
@@ -68,7 +72,11 @@ pub enum ApiError {
     Unavailable { context: String, reason: String },
     /// 4xx other than 429: retrying will not help.
     #[error("reporting API rejected the request ({context}): HTTP {status}: {body}")]
-    Rejected { context: String, status: u16, body: String },
+    Rejected {
+        context: String,
+        status: u16,
+        body: String,
+    },
     /// 403/404/410 on a download URL: the file is missing or the link expired.
     #[error("report download is gone: HTTP {status} from {url}")]
     Gone { url: String, status: u16 },
@@ -120,9 +128,17 @@ impl ApiDialect {
         let d = ApiDialect::default();
         ApiDialect {
             id_field: config::string_or(env, "REPORT_ID_FIELD", &d.id_field),
-            status_url_field: config::string_or(env, "REPORT_STATUS_URL_FIELD", &d.status_url_field),
+            status_url_field: config::string_or(
+                env,
+                "REPORT_STATUS_URL_FIELD",
+                &d.status_url_field,
+            ),
             status_field: config::string_or(env, "REPORT_STATUS_FIELD", &d.status_field),
-            download_url_field: config::string_or(env, "REPORT_DOWNLOAD_URL_FIELD", &d.download_url_field),
+            download_url_field: config::string_or(
+                env,
+                "REPORT_DOWNLOAD_URL_FIELD",
+                &d.download_url_field,
+            ),
             in_progress: config::list_or(env, "REPORT_STATUS_IN_PROGRESS", &["IN_PROGRESS"]),
             completed: config::list_or(env, "REPORT_STATUS_COMPLETED", &["COMPLETED"]),
             failed: config::list_or(env, "REPORT_STATUS_FAILED", &["FAILED"]),
@@ -135,7 +151,12 @@ impl ApiDialect {
     pub fn read_status(&self, body: &Value) -> Result<StatusReply, String> {
         let word = match lookup_field(body, &self.status_field) {
             Some(Value::String(s)) => s.as_str(),
-            Some(other) => return Err(format!("field {:?} is not a string: {other}", self.status_field)),
+            Some(other) => {
+                return Err(format!(
+                    "field {:?} is not a string: {other}",
+                    self.status_field
+                ))
+            }
             None => return Err(format!("field {:?} is missing", self.status_field)),
         };
         let status = if self.completed.iter().any(|w| w == word) {
@@ -145,28 +166,47 @@ impl ApiDialect {
         } else if self.in_progress.iter().any(|w| w == word) {
             ReportStatus::InProgress
         } else {
-            return Err(format!("unknown status {word:?} in field {:?}", self.status_field));
+            return Err(format!(
+                "unknown status {word:?} in field {:?}",
+                self.status_field
+            ));
         };
         let download_url = match lookup_field(body, &self.download_url_field) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => return Err(format!("field {:?} is not a string: {other}", self.download_url_field)),
+            Some(other) => {
+                return Err(format!(
+                    "field {:?} is not a string: {other}",
+                    self.download_url_field
+                ))
+            }
         };
         if status == ReportStatus::Completed && download_url.is_none() {
-            return Err(format!("status is {word:?} but field {:?} is empty", self.download_url_field));
+            return Err(format!(
+                "status is {word:?} but field {:?} is empty",
+                self.download_url_field
+            ));
         }
-        Ok(StatusReply { status, download_url })
+        Ok(StatusReply {
+            status,
+            download_url,
+        })
     }
 
     pub fn read_created(&self, body: &Value) -> Result<CreatedReport, String> {
         let text = |field: &str| match lookup_field(body, field) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             Some(Value::Number(n)) => Ok(n.to_string()),
-            Some(other) => Err(format!("field {field:?} is not a non-empty string: {other}")),
+            Some(other) => Err(format!(
+                "field {field:?} is not a non-empty string: {other}"
+            )),
             None => Err(format!("field {field:?} is missing")),
         };
-        Ok(CreatedReport { report_id: text(&self.id_field)?, status_url: text(&self.status_url_field)? })
+        Ok(CreatedReport {
+            report_id: text(&self.id_field)?,
+            status_url: text(&self.status_url_field)?,
+        })
     }
 }
 
@@ -192,7 +232,8 @@ impl Auth {
         } else {
             self.token.expose().to_string()
         };
-        let mut value = HeaderValue::from_str(&raw).unwrap_or_else(|_| HeaderValue::from_static(""));
+        let mut value =
+            HeaderValue::from_str(&raw).unwrap_or_else(|_| HeaderValue::from_static(""));
         value.set_sensitive(true);
         value
     }
@@ -217,16 +258,21 @@ impl ApiConfig {
     pub fn from_lookup(env: &dyn Lookup, token: Option<Secret>) -> Result<Self, ConfigError> {
         let base_url = config::string_or(env, "REPORT_API_URL", "");
         let header_name = config::string_or(env, "REPORT_API_AUTH_HEADER", "Authorization");
-        let header = HeaderName::from_bytes(header_name.as_bytes()).map_err(|e| ConfigError::Invalid {
-            name: "REPORT_API_AUTH_HEADER".into(),
-            value: header_name.clone(),
-            reason: e.to_string(),
-        })?;
+        let header =
+            HeaderName::from_bytes(header_name.as_bytes()).map_err(|e| ConfigError::Invalid {
+                name: "REPORT_API_AUTH_HEADER".into(),
+                value: header_name.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(ApiConfig {
             base_url: base_url.trim_end_matches('/').to_string(),
             auth: token.map(|token| Auth { header, token }),
             dialect: ApiDialect::from_lookup(env),
-            connect_timeout: Duration::from_secs(config::parse_or(env, "HTTP_CONNECT_TIMEOUT_SECONDS", 5)?),
+            connect_timeout: Duration::from_secs(config::parse_or(
+                env,
+                "HTTP_CONNECT_TIMEOUT_SECONDS",
+                5,
+            )?),
             timeout: Duration::from_secs(config::parse_or(env, "HTTP_TIMEOUT_SECONDS", 20)?),
         })
     }
@@ -246,7 +292,10 @@ impl HttpReportApi {
             .read_timeout(config.timeout)
             .user_agent(concat!("report-pipeline/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ApiError::Unavailable { context: "building the HTTP client".into(), reason: e.to_string() })?;
+            .map_err(|e| ApiError::Unavailable {
+                context: "building the HTTP client".into(),
+                reason: e.to_string(),
+            })?;
         Ok(HttpReportApi { client, config })
     }
 
@@ -261,8 +310,17 @@ impl HttpReportApi {
         }
     }
 
-    async fn send_json(&self, req: reqwest::RequestBuilder, context: &str) -> Result<Value, ApiError> {
-        let resp = self.authorize(req).timeout(self.config.timeout).send().await.map_err(|e| transport(context, e))?;
+    async fn send_json(
+        &self,
+        req: reqwest::RequestBuilder,
+        context: &str,
+    ) -> Result<Value, ApiError> {
+        let resp = self
+            .authorize(req)
+            .timeout(self.config.timeout)
+            .send()
+            .await
+            .map_err(|e| transport(context, e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(status_error(context, status, &resp_snippet(resp).await));
@@ -277,7 +335,11 @@ impl HttpReportApi {
 
 #[async_trait]
 impl ReportCreator for HttpReportApi {
-    async fn create(&self, parameters: &Map<String, Value>, idempotency_key: Option<&str>) -> Result<CreatedReport, ApiError> {
+    async fn create(
+        &self,
+        parameters: &Map<String, Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<CreatedReport, ApiError> {
         let url = format!("{}/reports", self.config.base_url);
         let mut req = self.client.post(&url).json(parameters);
         if let Some(key) = idempotency_key {
@@ -287,15 +349,26 @@ impl ReportCreator for HttpReportApi {
         self.config
             .dialect
             .read_created(&body)
-            .map_err(|reason| ApiError::BadResponse { context: "POST /reports".into(), reason })
+            .map_err(|reason| ApiError::BadResponse {
+                context: "POST /reports".into(),
+                reason,
+            })
     }
 }
 
 #[async_trait]
 impl StatusReader for HttpReportApi {
     async fn status(&self, status_url: &str) -> Result<StatusReply, ApiError> {
-        let body = self.send_json(self.client.get(status_url), "GET status").await?;
-        self.config.dialect.read_status(&body).map_err(|reason| ApiError::BadResponse { context: "GET status".into(), reason })
+        let body = self
+            .send_json(self.client.get(status_url), "GET status")
+            .await?;
+        self.config
+            .dialect
+            .read_status(&body)
+            .map_err(|reason| ApiError::BadResponse {
+                context: "GET status".into(),
+                reason,
+            })
     }
 }
 
@@ -305,20 +378,37 @@ impl ReportFetcher for HttpReportApi {
         let context = "GET download";
         // No overall timeout here: a large report may stream for minutes. The
         // client's read timeout still catches a stalled body.
-        let resp = self.authorize(self.client.get(download_url)).send().await.map_err(|e| transport(context, e))?;
+        let resp = self
+            .authorize(self.client.get(download_url))
+            .send()
+            .await
+            .map_err(|e| transport(context, e))?;
         let status = resp.status();
-        if matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE) {
-            return Err(ApiError::Gone { url: redact_url(download_url), status: status.as_u16() });
+        if matches!(
+            status,
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE
+        ) {
+            return Err(ApiError::Gone {
+                url: redact_url(download_url),
+                status: status.as_u16(),
+            });
         }
         if !status.is_success() {
             return Err(status_error(context, status, &resp_snippet(resp).await));
         }
-        let header = |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(|s| s.to_ascii_lowercase());
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(|s| s.to_ascii_lowercase())
+        };
         let content_type = header(CONTENT_TYPE);
         let gzip = header(CONTENT_ENCODING).is_some_and(|e| e.contains("gzip"))
             || content_type.as_deref().is_some_and(|t| t.contains("gzip"))
             || url_path(download_url).ends_with(".gz");
-        let stream = resp.bytes_stream().map_err(|e| io::Error::other(BodyError::Transport(e.to_string())));
+        let stream = resp
+            .bytes_stream()
+            .map_err(|e| io::Error::other(BodyError::Transport(e.to_string())));
         let reader = BufReader::with_capacity(64 * 1024, StreamReader::new(stream));
         let body: Pin<Box<dyn AsyncRead + Send>> = if gzip {
             let mut decoder = GzipDecoder::new(reader);
@@ -365,7 +455,11 @@ pub struct LimitedBody<R> {
 
 impl<R> LimitedBody<R> {
     pub fn new(inner: R, max: u64) -> Self {
-        LimitedBody { inner, seen: 0, max }
+        LimitedBody {
+            inner,
+            seen: 0,
+            max,
+        }
     }
 
     /// Bytes read so far.
@@ -385,7 +479,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for LimitedBody<R> {
         if let std::task::Poll::Ready(Ok(())) = polled {
             self.seen += (buf.filled().len() - before) as u64;
             if self.seen > self.max {
-                return std::task::Poll::Ready(Err(io::Error::other(BodyError::TooLarge(self.max))));
+                return std::task::Poll::Ready(Err(io::Error::other(BodyError::TooLarge(
+                    self.max,
+                ))));
             }
         }
         polled
@@ -403,7 +499,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for GzipErrors<R> {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<io::Result<()>> {
         match Pin::new(&mut self.0).poll_read(cx, buf) {
-            std::task::Poll::Ready(Err(e)) if e.get_ref().and_then(|i| i.downcast_ref::<BodyError>()).is_none() => {
+            std::task::Poll::Ready(Err(e))
+                if e.get_ref()
+                    .and_then(|i| i.downcast_ref::<BodyError>())
+                    .is_none() =>
+            {
                 std::task::Poll::Ready(Err(io::Error::other(BodyError::Corrupt(e.to_string()))))
             }
             other => other,
@@ -431,14 +531,27 @@ fn transport(context: &str, e: reqwest::Error) -> ApiError {
         Some(i) => format!("{reason}: {i}"),
         None => reason,
     };
-    ApiError::Unavailable { context: context.to_string(), reason }
+    ApiError::Unavailable {
+        context: context.to_string(),
+        reason,
+    }
 }
 
 fn status_error(context: &str, status: StatusCode, body: &str) -> ApiError {
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
-        ApiError::Unavailable { context: context.to_string(), reason: format!("HTTP {}: {body}", status.as_u16()) }
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        ApiError::Unavailable {
+            context: context.to_string(),
+            reason: format!("HTTP {}: {body}", status.as_u16()),
+        }
     } else {
-        ApiError::Rejected { context: context.to_string(), status: status.as_u16(), body: body.to_string() }
+        ApiError::Rejected {
+            context: context.to_string(),
+            status: status.as_u16(),
+            body: body.to_string(),
+        }
     }
 }
 
@@ -453,7 +566,10 @@ async fn resp_snippet(resp: reqwest::Response) -> String {
 /// page, short enough for a Step Functions cause.
 fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
-    let mut s: String = text.chars().filter(|c| !c.is_control() || *c == ' ').collect();
+    let mut s: String = text
+        .chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .collect();
     if bytes.len() > 200 {
         s.push('…');
     }
@@ -482,21 +598,35 @@ mod tests {
     #[test]
     fn default_dialect_reads_the_contract() {
         let d = ApiDialect::default();
-        let r = d.read_status(&json!({"status": "IN_PROGRESS", "download_url": null})).unwrap();
-        assert_eq!(r, StatusReply { status: ReportStatus::InProgress, download_url: None });
-        let r = d.read_status(&json!({"status": "COMPLETED", "download_url": "https://x/y.csv"})).unwrap();
+        let r = d
+            .read_status(&json!({"status": "IN_PROGRESS", "download_url": null}))
+            .unwrap();
+        assert_eq!(
+            r,
+            StatusReply {
+                status: ReportStatus::InProgress,
+                download_url: None
+            }
+        );
+        let r = d
+            .read_status(&json!({"status": "COMPLETED", "download_url": "https://x/y.csv"}))
+            .unwrap();
         assert_eq!(r.download_url.as_deref(), Some("https://x/y.csv"));
     }
 
     #[test]
     fn unknown_status_word_is_an_error_not_in_progress() {
-        let err = ApiDialect::default().read_status(&json!({"status": "PENDING"})).unwrap_err();
+        let err = ApiDialect::default()
+            .read_status(&json!({"status": "PENDING"}))
+            .unwrap_err();
         assert!(err.contains("PENDING"), "{err}");
     }
 
     #[test]
     fn completed_without_url_is_an_error() {
-        assert!(ApiDialect::default().read_status(&json!({"status": "COMPLETED", "download_url": null})).is_err());
+        assert!(ApiDialect::default()
+            .read_status(&json!({"status": "COMPLETED", "download_url": null}))
+            .is_err());
     }
 
     #[test]
@@ -508,19 +638,32 @@ mod tests {
             ("REPORT_DOWNLOAD_URL_FIELD", "data.url"),
         ]);
         let d = ApiDialect::from_lookup(&env);
-        let r = d.read_status(&json!({"data": {"state": "ready", "url": "https://h/f"}})).unwrap();
+        let r = d
+            .read_status(&json!({"data": {"state": "ready", "url": "https://h/f"}}))
+            .unwrap();
         assert_eq!(r.status, ReportStatus::Completed);
-        assert_eq!(d.read_status(&json!({"data": {"state": "queued"}})).unwrap().status, ReportStatus::InProgress);
+        assert_eq!(
+            d.read_status(&json!({"data": {"state": "queued"}}))
+                .unwrap()
+                .status,
+            ReportStatus::InProgress
+        );
     }
 
     #[test]
     fn redacted_url_drops_the_query_string() {
-        assert_eq!(redact_url("https://b/k.csv?X-Amz-Signature=abc"), "https://b/k.csv?…");
+        assert_eq!(
+            redact_url("https://b/k.csv?X-Amz-Signature=abc"),
+            "https://b/k.csv?…"
+        );
     }
 
     #[test]
     fn bearer_header_is_marked_sensitive() {
-        let auth = Auth { header: reqwest::header::AUTHORIZATION, token: Secret::new("t0k") };
+        let auth = Auth {
+            header: reqwest::header::AUTHORIZATION,
+            token: Secret::new("t0k"),
+        };
         let v = auth.header_value();
         assert!(v.is_sensitive());
         assert_eq!(v.to_str().unwrap(), "Bearer t0k");

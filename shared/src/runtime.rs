@@ -39,7 +39,11 @@ where
 pub fn check_body(body: &[u8]) -> Option<Vec<u8>> {
     match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         Ok(_) => None,
-        Err(e) => Some(serde_json::json!({ MALFORMED_PAYLOAD_KEY: e.to_string() }).to_string().into_bytes()),
+        Err(e) => Some(
+            serde_json::json!({ MALFORMED_PAYLOAD_KEY: e.to_string() })
+                .to_string()
+                .into_bytes(),
+        ),
     }
 }
 
@@ -87,6 +91,9 @@ mod tests {
         assert!(check_body(br#"{"a": 1}"#).is_none());
         assert!(check_body(b"null").is_none());
         let marker: Value = serde_json::from_slice(&check_body(b"{not json").unwrap()).unwrap();
-        assert!(marker[MALFORMED_PAYLOAD_KEY].as_str().unwrap().contains("line 1"));
+        assert!(marker[MALFORMED_PAYLOAD_KEY]
+            .as_str()
+            .unwrap()
+            .contains("line 1"));
     }
 }

@@ -23,7 +23,10 @@ pub async fn resolve_token(env: &dyn Lookup) -> Result<Option<Secret>, ConfigErr
             })?;
         let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
         if value.is_empty() {
-            return Err(ConfigError::Secret { parameter, reason: "the parameter is empty".into() });
+            return Err(ConfigError::Secret {
+                parameter,
+                reason: "the parameter is empty".into(),
+            });
         }
         return Ok(Some(Secret::new(value)));
     }

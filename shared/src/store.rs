@@ -60,16 +60,34 @@ pub struct PutResult {
 pub enum StoreError {
     /// Throttling, 5xx, timeouts, connection failures: worth retrying.
     #[error("S3 unavailable ({op} s3://{bucket}/{key}): {reason}")]
-    Unavailable { op: &'static str, bucket: String, key: String, reason: String },
+    Unavailable {
+        op: &'static str,
+        bucket: String,
+        key: String,
+        reason: String,
+    },
     /// Access denied, no such bucket or key, bad request.
     #[error("S3 refused {op} s3://{bucket}/{key}: {reason}")]
-    Failed { op: &'static str, bucket: String, key: String, reason: String },
+    Failed {
+        op: &'static str,
+        bucket: String,
+        key: String,
+        reason: String,
+    },
     /// A conditional write lost: the object changed since it was read.
     #[error("S3 precondition failed on {op} s3://{bucket}/{key}: the object changed")]
-    Conflict { op: &'static str, bucket: String, key: String },
+    Conflict {
+        op: &'static str,
+        bucket: String,
+        key: String,
+    },
     /// Reading the body that was being uploaded failed; the upload was aborted.
     #[error("reading the body for s3://{bucket}/{key} failed: {source}")]
-    Body { bucket: String, key: String, source: io::Error },
+    Body {
+        bucket: String,
+        key: String,
+        source: io::Error,
+    },
 }
 
 impl StoreError {
@@ -92,10 +110,19 @@ pub trait ObjectReader: Send + Sync {
 #[async_trait]
 pub trait ObjectWriter: Send + Sync {
     /// Streams `body` into an object; on any failure nothing is left behind.
-    async fn put_stream(&self, req: &PutRequest, body: &mut (dyn AsyncRead + Send + Unpin)) -> Result<PutResult, StoreError>;
+    async fn put_stream(
+        &self,
+        req: &PutRequest,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<PutResult, StoreError>;
 
     /// Server-side copy of a whole object, with new headers.
-    async fn copy(&self, src_bucket: &str, src_key: &str, dest: &PutRequest) -> Result<PutResult, StoreError>;
+    async fn copy(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dest: &PutRequest,
+    ) -> Result<PutResult, StoreError>;
 }
 
 /// Where S3 is: AWS by default, or a local S3-compatible endpoint.
@@ -114,15 +141,26 @@ impl S3Settings {
     pub fn from_lookup(env: &dyn Lookup) -> Result<Self, ConfigError> {
         let endpoint_url = env.get("S3_ENDPOINT_URL");
         // A local endpoint has no virtual-host DNS, so path style is the default there.
-        let force_path_style = config::parse_or(env, "S3_FORCE_PATH_STYLE", endpoint_url.is_some())?;
+        let force_path_style =
+            config::parse_or(env, "S3_FORCE_PATH_STYLE", endpoint_url.is_some())?;
         let (local_region, local_credentials) = if endpoint_url.is_some() {
-            let region = env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")).or_else(|| Some("us-east-1".into()));
-            let creds = env.get("AWS_ACCESS_KEY_ID").zip(env.get("AWS_SECRET_ACCESS_KEY"));
+            let region = env
+                .get("AWS_REGION")
+                .or_else(|| env.get("AWS_DEFAULT_REGION"))
+                .or_else(|| Some("us-east-1".into()));
+            let creds = env
+                .get("AWS_ACCESS_KEY_ID")
+                .zip(env.get("AWS_SECRET_ACCESS_KEY"));
             (region, creds)
         } else {
             (None, None)
         };
-        Ok(S3Settings { endpoint_url, force_path_style, local_region, local_credentials })
+        Ok(S3Settings {
+            endpoint_url,
+            force_path_style,
+            local_region,
+            local_credentials,
+        })
     }
 
     /// Builds the client once at cold start from the default credential chain.
@@ -132,7 +170,8 @@ impl S3Settings {
     }
 
     pub fn client_from(&self, shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        let mut builder = aws_sdk_s3::config::Builder::from(shared).force_path_style(self.force_path_style);
+        let mut builder =
+            aws_sdk_s3::config::Builder::from(shared).force_path_style(self.force_path_style);
         if let Some(url) = &self.endpoint_url {
             builder = builder.endpoint_url(url);
         }
@@ -140,7 +179,9 @@ impl S3Settings {
             builder = builder.region(aws_sdk_s3::config::Region::new(region.clone()));
         }
         if let Some((id, secret)) = &self.local_credentials {
-            builder = builder.credentials_provider(aws_sdk_s3::config::Credentials::new(id, secret, None, None, "local"));
+            builder = builder.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                id, secret, None, None, "local",
+            ));
         }
         aws_sdk_s3::Client::from_conf(builder.build())
     }
@@ -155,7 +196,10 @@ pub struct S3Store {
 
 impl S3Store {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        S3Store { client, part_size: PART_SIZE }
+        S3Store {
+            client,
+            part_size: PART_SIZE,
+        }
     }
 
     /// A smaller part size, for tests that want many parts from little data
@@ -186,7 +230,12 @@ impl S3Store {
             .await
             .map_err(|e| classify("CreateMultipartUpload", &req.bucket, &req.key, e))?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
-        let guard = AbortGuard { client: self.client.clone(), bucket: req.bucket.clone(), key: req.key.clone(), upload_id: Some(upload_id.clone()) };
+        let guard = AbortGuard {
+            client: self.client.clone(),
+            bucket: req.bucket.clone(),
+            key: req.key.clone(),
+            upload_id: Some(upload_id.clone()),
+        };
 
         let mut parts = Vec::new();
         let mut total = first.len() as u64;
@@ -204,10 +253,19 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| classify("UploadPart", &req.bucket, &req.key, e))?;
-            parts.push(CompletedPart::builder().part_number(part_number).set_e_tag(out.e_tag().map(String::from)).build());
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(part_number)
+                    .set_e_tag(out.e_tag().map(String::from))
+                    .build(),
+            );
             chunk = read_chunk(body, self.part_size)
                 .await
-                .map_err(|source| StoreError::Body { bucket: req.bucket.clone(), key: req.key.clone(), source })?;
+                .map_err(|source| StoreError::Body {
+                    bucket: req.bucket.clone(),
+                    key: req.key.clone(),
+                    source,
+                })?;
             if chunk.is_empty() {
                 break;
             }
@@ -221,15 +279,25 @@ impl S3Store {
             .bucket(&req.bucket)
             .key(&req.key)
             .upload_id(&upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build());
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
         match &req.condition {
             WriteCondition::Always => {}
             WriteCondition::IfAbsent => complete = complete.if_none_match("*"),
             WriteCondition::IfMatch(etag) => complete = complete.if_match(etag),
         }
-        let done = complete.send().await.map_err(|e| classify("CompleteMultipartUpload", &req.bucket, &req.key, e))?;
+        let done = complete
+            .send()
+            .await
+            .map_err(|e| classify("CompleteMultipartUpload", &req.bucket, &req.key, e))?;
         guard.disarm();
-        Ok(PutResult { bytes: total, etag: done.e_tag().map(String::from) })
+        Ok(PutResult {
+            bytes: total,
+            etag: done.e_tag().map(String::from),
+        })
     }
 }
 
@@ -250,10 +318,19 @@ impl AbortGuard {
 
 impl Drop for AbortGuard {
     fn drop(&mut self) {
-        let Some(upload_id) = self.upload_id.take() else { return };
+        let Some(upload_id) = self.upload_id.take() else {
+            return;
+        };
         let (client, bucket, key) = (self.client.clone(), self.bucket.clone(), self.key.clone());
         let abort = async move {
-            if let Err(e) = client.abort_multipart_upload().bucket(&bucket).key(&key).upload_id(&upload_id).send().await {
+            if let Err(e) = client
+                .abort_multipart_upload()
+                .bucket(&bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .send()
+                .await
+            {
                 tracing::error!(bucket, key, upload_id, error = %e.into_service_error(), "could not abort multipart upload; the bucket's lifecycle rule will clean it up");
             } else {
                 tracing::info!(bucket, key, "aborted incomplete multipart upload");
@@ -307,17 +384,48 @@ where
     };
     let transient_code = matches!(
         code.as_deref(),
-        Some("SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "RequestTimeTooSkewed" | "Throttling" | "ThrottlingException")
+        Some(
+            "SlowDown"
+                | "InternalError"
+                | "ServiceUnavailable"
+                | "RequestTimeout"
+                | "RequestTimeTooSkewed"
+                | "Throttling"
+                | "ThrottlingException"
+        )
     );
     match (&err, status) {
         (_, Some(412)) => StoreError::Conflict { op, bucket, key },
-        (_, Some(409)) if code.as_deref() == Some("ConditionalRequestConflict") => StoreError::Conflict { op, bucket, key },
-        (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_), _) => {
-            StoreError::Unavailable { op, bucket, key, reason }
+        (_, Some(409)) if code.as_deref() == Some("ConditionalRequestConflict") => {
+            StoreError::Conflict { op, bucket, key }
         }
-        (_, Some(s)) if s >= 500 || s == 429 => StoreError::Unavailable { op, bucket, key, reason },
-        _ if transient_code => StoreError::Unavailable { op, bucket, key, reason },
-        _ => StoreError::Failed { op, bucket, key, reason },
+        (
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_),
+            _,
+        ) => StoreError::Unavailable {
+            op,
+            bucket,
+            key,
+            reason,
+        },
+        (_, Some(s)) if s >= 500 || s == 429 => StoreError::Unavailable {
+            op,
+            bucket,
+            key,
+            reason,
+        },
+        _ if transient_code => StoreError::Unavailable {
+            op,
+            bucket,
+            key,
+            reason,
+        },
+        _ => StoreError::Failed {
+            op,
+            bucket,
+            key,
+            reason,
+        },
     }
 }
 
@@ -326,23 +434,43 @@ fn raw_status<T: std::fmt::Debug>(raw: &T) -> Option<u16> {
     // smithy versions; its Debug form is stable enough to read the code from.
     let text = format!("{raw:?}");
     let idx = text.find("status: StatusCode(")?;
-    text[idx + 19..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+    text[idx + 19..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .ok()
 }
 
 #[async_trait]
 impl ObjectReader for S3Store {
     async fn open(&self, bucket: &str, key: &str) -> Result<ObjectBody, StoreError> {
-        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(|e| classify("GetObject", bucket, key, e))?;
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("GetObject", bucket, key, e))?;
         Ok(Box::pin(out.body.into_async_read()))
     }
 }
 
 #[async_trait]
 impl ObjectWriter for S3Store {
-    async fn put_stream(&self, req: &PutRequest, body: &mut (dyn AsyncRead + Send + Unpin)) -> Result<PutResult, StoreError> {
+    async fn put_stream(
+        &self,
+        req: &PutRequest,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<PutResult, StoreError> {
         let first = read_chunk(body, self.part_size)
             .await
-            .map_err(|source| StoreError::Body { bucket: req.bucket.clone(), key: req.key.clone(), source })?;
+            .map_err(|source| StoreError::Body {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                source,
+            })?;
         if first.len() >= self.part_size {
             return self.multipart(req, first, body).await;
         }
@@ -360,11 +488,22 @@ impl ObjectWriter for S3Store {
             WriteCondition::IfAbsent => put = put.if_none_match("*"),
             WriteCondition::IfMatch(etag) => put = put.if_match(etag),
         }
-        let out = put.send().await.map_err(|e| classify("PutObject", &req.bucket, &req.key, e))?;
-        Ok(PutResult { bytes, etag: out.e_tag().map(String::from) })
+        let out = put
+            .send()
+            .await
+            .map_err(|e| classify("PutObject", &req.bucket, &req.key, e))?;
+        Ok(PutResult {
+            bytes,
+            etag: out.e_tag().map(String::from),
+        })
     }
 
-    async fn copy(&self, src_bucket: &str, src_key: &str, dest: &PutRequest) -> Result<PutResult, StoreError> {
+    async fn copy(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dest: &PutRequest,
+    ) -> Result<PutResult, StoreError> {
         let source = format!("{src_bucket}/{}", percent_encode_key(src_key));
         let out = self
             .client
@@ -386,8 +525,15 @@ impl ObjectWriter for S3Store {
             .send()
             .await
             .map_err(|e| classify("HeadObject", &dest.bucket, &dest.key, e))?;
-        let etag = out.copy_object_result().and_then(|r| r.e_tag()).or(head.e_tag()).map(String::from);
-        Ok(PutResult { bytes: head.content_length().unwrap_or(0).max(0) as u64, etag })
+        let etag = out
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .or(head.e_tag())
+            .map(String::from);
+        Ok(PutResult {
+            bytes: head.content_length().unwrap_or(0).max(0) as u64,
+            etag,
+        })
     }
 }
 
@@ -395,7 +541,9 @@ fn percent_encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -420,14 +568,23 @@ impl MemoryStore {
     pub fn insert(&self, bucket: &str, key: &str, data: impl Into<Vec<u8>>) {
         let data = data.into();
         let etag = format!("\"{:x}\"", fnv(&data));
-        self.objects
-            .lock()
-            .unwrap()
-            .insert((bucket.into(), key.into()), StoredObject { content_type: "application/octet-stream".into(), cache_control: None, data, etag });
+        self.objects.lock().unwrap().insert(
+            (bucket.into(), key.into()),
+            StoredObject {
+                content_type: "application/octet-stream".into(),
+                cache_control: None,
+                data,
+                etag,
+            },
+        );
     }
 
     pub fn get(&self, bucket: &str, key: &str) -> Option<StoredObject> {
-        self.objects.lock().unwrap().get(&(bucket.to_string(), key.to_string())).cloned()
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
     }
 
     pub fn keys(&self) -> Vec<(String, String)> {
@@ -447,13 +604,19 @@ impl MemoryStore {
         if ok {
             Ok(())
         } else {
-            Err(StoreError::Conflict { op, bucket: req.bucket.clone(), key: req.key.clone() })
+            Err(StoreError::Conflict {
+                op,
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+            })
         }
     }
 }
 
 fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+    data.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 #[async_trait]
@@ -461,33 +624,64 @@ impl ObjectReader for MemoryStore {
     async fn open(&self, bucket: &str, key: &str) -> Result<ObjectBody, StoreError> {
         match self.get(bucket, key) {
             Some(obj) => Ok(Box::pin(io::Cursor::new(obj.data))),
-            None => Err(StoreError::Failed { op: "GetObject", bucket: bucket.into(), key: key.into(), reason: "NoSuchKey".into() }),
+            None => Err(StoreError::Failed {
+                op: "GetObject",
+                bucket: bucket.into(),
+                key: key.into(),
+                reason: "NoSuchKey".into(),
+            }),
         }
     }
 }
 
 #[async_trait]
 impl ObjectWriter for MemoryStore {
-    async fn put_stream(&self, req: &PutRequest, body: &mut (dyn AsyncRead + Send + Unpin)) -> Result<PutResult, StoreError> {
+    async fn put_stream(
+        &self,
+        req: &PutRequest,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<PutResult, StoreError> {
         let mut data = Vec::new();
         // Like S3, nothing is stored when the body fails half-way.
         body.read_to_end(&mut data)
             .await
-            .map_err(|source| StoreError::Body { bucket: req.bucket.clone(), key: req.key.clone(), source })?;
+            .map_err(|source| StoreError::Body {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                source,
+            })?;
         self.check(req, "PutObject")?;
         let etag = format!("\"{:x}\"", fnv(&data));
         let bytes = data.len() as u64;
         self.objects.lock().unwrap().insert(
             (req.bucket.clone(), req.key.clone()),
-            StoredObject { content_type: req.content_type.clone(), cache_control: req.cache_control.clone(), data, etag: etag.clone() },
+            StoredObject {
+                content_type: req.content_type.clone(),
+                cache_control: req.cache_control.clone(),
+                data,
+                etag: etag.clone(),
+            },
         );
-        Ok(PutResult { bytes, etag: Some(etag) })
+        Ok(PutResult {
+            bytes,
+            etag: Some(etag),
+        })
     }
 
-    async fn copy(&self, src_bucket: &str, src_key: &str, dest: &PutRequest) -> Result<PutResult, StoreError> {
+    async fn copy(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dest: &PutRequest,
+    ) -> Result<PutResult, StoreError> {
         let src = self
             .get(src_bucket, src_key)
-            .ok_or_else(|| StoreError::Failed { op: "CopyObject", bucket: src_bucket.into(), key: src_key.into(), reason: "NoSuchKey".into() })?;
+            .ok_or_else(|| StoreError::Failed {
+                op: "CopyObject",
+                bucket: src_bucket.into(),
+                key: src_key.into(),
+                reason: "NoSuchKey".into(),
+            })?;
         self.put_stream(dest, &mut io::Cursor::new(src.data)).await
     }
 }
@@ -500,8 +694,16 @@ mod tests {
     async fn memory_store_refuses_a_conditional_write_that_lost() {
         let store = MemoryStore::default();
         store.insert("b", "k", "old");
-        let req = PutRequest { bucket: "b".into(), key: "k".into(), condition: WriteCondition::IfAbsent, ..Default::default() };
-        let err = store.put_stream(&req, &mut io::Cursor::new(b"new".to_vec())).await.unwrap_err();
+        let req = PutRequest {
+            bucket: "b".into(),
+            key: "k".into(),
+            condition: WriteCondition::IfAbsent,
+            ..Default::default()
+        };
+        let err = store
+            .put_stream(&req, &mut io::Cursor::new(b"new".to_vec()))
+            .await
+            .unwrap_err();
         assert_eq!(err.name(), ErrorName::SiteSuperseded);
         assert_eq!(store.get("b", "k").unwrap().data, b"old");
     }
@@ -516,12 +718,18 @@ mod tests {
 
     fn tokio_test_reader(data: Vec<u8>) -> impl AsyncRead + Send + Unpin {
         // A reader that yields a few bytes at a time, like a network stream.
-        let chunks: Vec<io::Result<Bytes>> = data.chunks(5).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let chunks: Vec<io::Result<Bytes>> = data
+            .chunks(5)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
         tokio_util::io::StreamReader::new(futures::stream::iter(chunks))
     }
 
     #[test]
     fn keys_are_percent_encoded_for_copy_source() {
-        assert_eq!(percent_encode_key("archive/a b+c.html"), "archive/a%20b%2Bc.html");
+        assert_eq!(
+            percent_encode_key("archive/a b+c.html"),
+            "archive/a%20b%2Bc.html"
+        );
     }
 }

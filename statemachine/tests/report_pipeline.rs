@@ -166,7 +166,10 @@ async fn given_a_task_timeout_without_cause_when_caught_then_the_execution_fails
     .await;
     assert_eq!(exec.status, ExecutionStatus::Failed);
     assert_eq!(exec.error.as_deref(), Some("States.Timeout"));
-    assert_eq!(visited(&exec).last().map(String::as_str), Some("PipelineFailedWithoutCause"));
+    assert_eq!(
+        visited(&exec).last().map(String::as_str),
+        Some("PipelineFailedWithoutCause")
+    );
 }
 
 /// Documents a contract the poll Lambda must keep: Wait's `SecondsPath` needs

@@ -35,7 +35,9 @@ impl Harness {
         let token = sim.token.clone().map(Secret::new);
         let sim = Simulator::start(sim).await.expect("start the simulator");
         let dir = tempfile::tempdir().expect("tempdir");
-        let s3 = LocalS3::start(dir.path()).await.expect("start the S3 server");
+        let s3 = LocalS3::start(dir.path())
+            .await
+            .expect("start the S3 server");
         s3.create_bucket(REPORTS_BUCKET).unwrap();
         s3.create_bucket(SITE_BUCKET).unwrap();
         let client = report_tools::s3::client(&s3);
@@ -50,7 +52,14 @@ impl Harness {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        Harness { sim, s3, client, env, token, _dir: dir }
+        Harness {
+            sim,
+            s3,
+            client,
+            env,
+            token,
+            _dir: dir,
+        }
     }
 
     pub fn set_env(&mut self, name: &str, value: &str) {
@@ -62,20 +71,23 @@ impl Harness {
     }
 
     pub async fn create(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = create_report::Config::from_lookup(&self.env, self.token.clone()).expect("CreateReport config");
+        let config = create_report::Config::from_lookup(&self.env, self.token.clone())
+            .expect("CreateReport config");
         let api = HttpReportApi::new(config.api.clone()).unwrap();
         let out = create_report::handle(&api, &config, input, chrono::Utc::now()).await?;
         Ok(serde_json::to_value(out).unwrap())
     }
 
     pub async fn poll(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = poll_report::Config::from_lookup(&self.env, self.token.clone()).expect("PollReport config");
+        let config = poll_report::Config::from_lookup(&self.env, self.token.clone())
+            .expect("PollReport config");
         let api = HttpReportApi::new(config.api.clone()).unwrap();
         Ok(serde_json::to_value(poll_report::handle(&api, &config, input).await?).unwrap())
     }
 
     pub async fn download(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = download_report::Config::from_lookup(&self.env, self.token.clone()).expect("DownloadReport config");
+        let config = download_report::Config::from_lookup(&self.env, self.token.clone())
+            .expect("DownloadReport config");
         let api = HttpReportApi::new(config.api.clone()).unwrap();
         let out = download_report::handle(&api, self.store().as_ref(), &config, input).await?;
         Ok(serde_json::to_value(out).unwrap())
@@ -91,7 +103,9 @@ impl Harness {
     pub async fn poll_until_done(&self, mut state: Value) -> Result<Value, Diagnostic> {
         loop {
             state = self.poll(state).await?;
-            if state["status"] != "IN_PROGRESS" || state["poll_count"].as_u64() >= state["max_polls"].as_u64() {
+            if state["status"] != "IN_PROGRESS"
+                || state["poll_count"].as_u64() >= state["max_polls"].as_u64()
+            {
                 return Ok(state);
             }
         }
@@ -108,7 +122,14 @@ impl Harness {
 
     /// An object's bytes, read through the S3 protocol; `None` if absent.
     pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
-        match self.client.get_object().bucket(bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => Some(out.body.collect().await.unwrap().into_bytes().to_vec()),
             Err(_) => None,
         }
@@ -116,19 +137,42 @@ impl Harness {
 
     /// Puts an object directly (a page published by an earlier run).
     pub async fn put(&self, bucket: &str, key: &str, data: &[u8]) {
-        self.client.put_object().bucket(bucket).key(key).body(data.to_vec().into()).send().await.unwrap();
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(data.to_vec().into())
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn keys(&self, bucket: &str) -> Vec<String> {
-        let out = self.client.list_objects_v2().bucket(bucket).send().await.unwrap();
-        let mut keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(String::from)).collect();
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
         keys.sort();
         keys
     }
 
     /// Incomplete multipart uploads left in `bucket`.
     pub async fn open_uploads(&self, bucket: &str) -> usize {
-        let out = self.client.list_multipart_uploads().bucket(bucket).send().await.unwrap();
+        let out = self
+            .client
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
         out.uploads().len()
     }
 }
@@ -142,7 +186,10 @@ pub mod html {
         body.split("<tr>")
             .skip(1)
             .map(|row| {
-                row.split("<td>").skip(1).map(|cell| unescape(cell.split_once("</td>").map_or(cell, |(c, _)| c))).collect()
+                row.split("<td>")
+                    .skip(1)
+                    .map(|cell| unescape(cell.split_once("</td>").map_or(cell, |(c, _)| c)))
+                    .collect()
             })
             .collect()
     }
@@ -151,7 +198,10 @@ pub mod html {
     pub fn header(page: &str) -> Vec<String> {
         let head = page.split_once("<thead>").map_or("", |(_, h)| h);
         let head = head.split_once("</thead>").map_or(head, |(h, _)| h);
-        head.split("<th scope=\"col\">").skip(1).map(|c| unescape(c.split_once("</th>").map_or(c, |(c, _)| c))).collect()
+        head.split("<th scope=\"col\">")
+            .skip(1)
+            .map(|c| unescape(c.split_once("</th>").map_or(c, |(c, _)| c)))
+            .collect()
     }
 
     /// The row count the page states.
@@ -201,7 +251,9 @@ pub mod html {
         let body = body.split_once("</tbody>").map_or(body, |(b, _)| b);
         body.match_indices('<').all(|(i, _)| {
             let t = &body[i..];
-            ["<tr>", "</tr>", "<td>", "</td>"].iter().any(|tag| t.starts_with(tag))
+            ["<tr>", "</tr>", "<td>", "</td>"]
+                .iter()
+                .any(|tag| t.starts_with(tag))
         })
     }
 }

@@ -1,6 +1,6 @@
 //! The whole pipeline, offline: the main job behind `make run`.
 //!
-//! [`LocalRun`] starts what is missing (the reporting-API simulator, the
+//! [`run`] starts what is missing (the reporting-API simulator, the
 //! embedded S3 server), runs the deployed definition file unchanged with the
 //! local ASL executor, and resolves its Tasks to the four handlers
 //! in-process ([`in_process_invoker`]) or to a Lambda Invoke endpoint such as

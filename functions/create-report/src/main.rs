@@ -9,5 +9,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = create_report::Config::from_env().await?;
     let api = HttpReportApi::new(config.api.clone())?;
-    shared::runtime::run(|event: LambdaEvent<Value>| create_report::handle(&api, &config, event.payload, chrono::Utc::now())).await
+    shared::runtime::run(|event: LambdaEvent<Value>| {
+        create_report::handle(&api, &config, event.payload, chrono::Utc::now())
+    })
+    .await
 }

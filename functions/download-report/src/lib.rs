@@ -39,14 +39,22 @@ impl UrlPolicy {
             other => return Err(format!("download_url must use https, not {other}")),
         }
         if !self.local_mode && is_internal_host(&host) {
-            return Err(format!("download_url points at an internal address ({host})"));
+            return Err(format!(
+                "download_url points at an internal address ({host})"
+            ));
         }
-        let allowed = self.allowed_hosts.iter().any(|h| match h.strip_prefix('.') {
-            Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
-            None => &host == h,
-        });
+        let allowed = self
+            .allowed_hosts
+            .iter()
+            .any(|h| match h.strip_prefix('.') {
+                Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
+                None => &host == h,
+            });
         if !allowed {
-            return Err(format!("download_url host {host} is not allowed (allowed: {})", self.allowed_hosts.join(", ")));
+            return Err(format!(
+                "download_url host {host} is not allowed (allowed: {})",
+                self.allowed_hosts.join(", ")
+            ));
         }
         Ok(url)
     }
@@ -58,9 +66,18 @@ fn is_internal_host(host: &str) -> bool {
         return true;
     }
     match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast(),
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+        }
         Ok(std::net::IpAddr::V6(ip)) => {
-            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
         }
         Err(_) => false,
     }
@@ -77,17 +94,26 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_lookup(env: &dyn Lookup, token: Option<config::Secret>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(
+        env: &dyn Lookup,
+        token: Option<config::Secret>,
+    ) -> Result<Self, ConfigError> {
         let api = ApiConfig::from_lookup(env, token)?;
         let mut allowed_hosts = config::list_or(env, "DOWNLOAD_ALLOWED_HOSTS", &[]);
-        if let Some(host) = Url::parse(&api.base_url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)) {
+        if let Some(host) = Url::parse(&api.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        {
             allowed_hosts.push(host);
         }
         Ok(Config {
             api,
             reports_bucket: config::required(env, "REPORTS_BUCKET")?,
             reports_prefix: config::string_or(env, "REPORTS_PREFIX", "reports/"),
-            urls: UrlPolicy { allowed_hosts, local_mode: config::parse_or(env, "LOCAL_MODE", false)? },
+            urls: UrlPolicy {
+                allowed_hosts,
+                local_mode: config::parse_or(env, "LOCAL_MODE", false)?,
+            },
             max_bytes: config::parse_or(env, "MAX_REPORT_BYTES", 5 * 1024 * 1024 * 1024)?,
         })
     }
@@ -137,20 +163,34 @@ pub async fn handle(
     event: Value,
 ) -> Result<StoredReport, DownloadError> {
     let input: PollOutcome = payload::parse_input(event).map_err(DownloadError::Input)?;
-    let report_id = payload::check_report_id(&input.report.report_id).map_err(DownloadError::Input)?.to_string();
-    let raw_url = input
-        .download_url
-        .as_deref()
-        .ok_or_else(|| DownloadError::Input(format!("download_url is null: the report is {}, not COMPLETED", input.status.as_str())))?;
-    let url = config.urls.check(raw_url).map_err(DownloadError::UrlRefused)?;
+    let report_id = payload::check_report_id(&input.report.report_id)
+        .map_err(DownloadError::Input)?
+        .to_string();
+    let raw_url = input.download_url.as_deref().ok_or_else(|| {
+        DownloadError::Input(format!(
+            "download_url is null: the report is {}, not COMPLETED",
+            input.status.as_str()
+        ))
+    })?;
+    let url = config
+        .urls
+        .check(raw_url)
+        .map_err(DownloadError::UrlRefused)?;
 
     let download = fetcher.fetch(url.as_str()).await?;
-    if let Some(kind) = download.content_type.as_deref().filter(|t| t.starts_with("text/html") || t.contains("json")) {
+    if let Some(kind) = download
+        .content_type
+        .as_deref()
+        .filter(|t| t.starts_with("text/html") || t.contains("json"))
+    {
         return Err(DownloadError::NotCsv(format!("the server sent {kind}")));
     }
-    let mut body = BufReader::with_capacity(64 * 1024, LimitedBody::new(download.body, config.max_bytes));
-    let head = body.fill_buf().await.map_err(|source| {
-        StoreError::Body { bucket: config.reports_bucket.clone(), key: config.report_key(&report_id), source }
+    let mut body =
+        BufReader::with_capacity(64 * 1024, LimitedBody::new(download.body, config.max_bytes));
+    let head = body.fill_buf().await.map_err(|source| StoreError::Body {
+        bucket: config.reports_bucket.clone(),
+        key: config.report_key(&report_id),
+        source,
     })?;
     if head.is_empty() {
         return Err(DownloadError::NotCsv("the body is empty".into()));
@@ -166,8 +206,19 @@ pub async fn handle(
         ..Default::default()
     };
     let stored = store.put_stream(&req, &mut body).await?;
-    tracing::info!(report_id, bytes = stored.bytes, key = req.key, "report stored");
-    Ok(StoredReport { report_id, created_at: created_at(&input), bucket: req.bucket, key: req.key, bytes: stored.bytes })
+    tracing::info!(
+        report_id,
+        bytes = stored.bytes,
+        key = req.key,
+        "report stored"
+    );
+    Ok(StoredReport {
+        report_id,
+        created_at: created_at(&input),
+        bucket: req.bucket,
+        key: req.key,
+        bytes: stored.bytes,
+    })
 }
 
 fn created_at(input: &PollOutcome) -> DateTime<Utc> {
@@ -188,7 +239,10 @@ mod tests {
     #[async_trait]
     impl ReportFetcher for FakeFetcher {
         async fn fetch(&self, _url: &str) -> Result<Download, ApiError> {
-            Ok(Download { body: Box::pin(self.0), content_type: self.1.map(String::from) })
+            Ok(Download {
+                body: Box::pin(self.0),
+                content_type: self.1.map(String::from),
+            })
         }
     }
 
@@ -197,12 +251,22 @@ mod tests {
     #[async_trait]
     impl ReportFetcher for GoneFetcher {
         async fn fetch(&self, url: &str) -> Result<Download, ApiError> {
-            Err(ApiError::Gone { url: url.into(), status: 404 })
+            Err(ApiError::Gone {
+                url: url.into(),
+                status: 404,
+            })
         }
     }
 
     fn config() -> Config {
-        Config::from_lookup(&HashMap::from([("REPORT_API_URL", "https://api.example.com"), ("REPORTS_BUCKET", "reports")]), None).unwrap()
+        Config::from_lookup(
+            &HashMap::from([
+                ("REPORT_API_URL", "https://api.example.com"),
+                ("REPORTS_BUCKET", "reports"),
+            ]),
+            None,
+        )
+        .unwrap()
     }
 
     fn completed(url: &str) -> Value {
@@ -213,15 +277,35 @@ mod tests {
     #[tokio::test]
     async fn given_a_completed_report_then_the_csv_is_stored_and_only_its_key_returned() {
         let store = MemoryStore::default();
-        let out = handle(&FakeFetcher(b"a,b\n1,2\n", Some("text/csv")), &store, &config(), completed("https://api.example.com/f.csv")).await.unwrap();
-        assert_eq!((out.bucket.as_str(), out.key.as_str(), out.bytes), ("reports", "reports/rpt-1.csv", 8));
-        assert_eq!(store.get("reports", "reports/rpt-1.csv").unwrap().data, b"a,b\n1,2\n");
+        let out = handle(
+            &FakeFetcher(b"a,b\n1,2\n", Some("text/csv")),
+            &store,
+            &config(),
+            completed("https://api.example.com/f.csv"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (out.bucket.as_str(), out.key.as_str(), out.bytes),
+            ("reports", "reports/rpt-1.csv", 8)
+        );
+        assert_eq!(
+            store.get("reports", "reports/rpt-1.csv").unwrap().data,
+            b"a,b\n1,2\n"
+        );
     }
 
     #[tokio::test]
     async fn given_a_404_download_then_download_gone_and_nothing_stored() {
         let store = MemoryStore::default();
-        let err = handle(&GoneFetcher, &store, &config(), completed("https://api.example.com/f.csv")).await.unwrap_err();
+        let err = handle(
+            &GoneFetcher,
+            &store,
+            &config(),
+            completed("https://api.example.com/f.csv"),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), ErrorName::DownloadGone);
         assert!(store.keys().is_empty());
     }
@@ -229,8 +313,19 @@ mod tests {
     #[tokio::test]
     async fn given_an_empty_or_html_body_then_csv_malformed_and_nothing_stored() {
         let store = MemoryStore::default();
-        for fetcher in [FakeFetcher(b"", None), FakeFetcher(b"<html>oops</html>", None), FakeFetcher(b"a,b", Some("text/html"))] {
-            let err = handle(&fetcher, &store, &config(), completed("https://api.example.com/f.csv")).await.unwrap_err();
+        for fetcher in [
+            FakeFetcher(b"", None),
+            FakeFetcher(b"<html>oops</html>", None),
+            FakeFetcher(b"a,b", Some("text/html")),
+        ] {
+            let err = handle(
+                &fetcher,
+                &store,
+                &config(),
+                completed("https://api.example.com/f.csv"),
+            )
+            .await
+            .unwrap_err();
             assert_eq!(err.name(), ErrorName::CsvMalformed, "{err}");
         }
         assert!(store.keys().is_empty());
@@ -241,7 +336,14 @@ mod tests {
         let mut input = completed("x");
         input["download_url"] = Value::Null;
         input["status"] = json!("IN_PROGRESS");
-        let err = handle(&FakeFetcher(b"a\n", None), &MemoryStore::default(), &config(), input).await.unwrap_err();
+        let err = handle(
+            &FakeFetcher(b"a\n", None),
+            &MemoryStore::default(),
+            &config(),
+            input,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), ErrorName::InputInvalid);
         assert!(err.to_string().contains("IN_PROGRESS"), "{err}");
     }
@@ -250,7 +352,14 @@ mod tests {
     async fn given_a_body_over_the_limit_then_limit_exceeded() {
         let mut cfg = config();
         cfg.max_bytes = 4;
-        let err = handle(&FakeFetcher(b"a,b\n1,2\n", None), &MemoryStore::default(), &cfg, completed("https://api.example.com/f.csv")).await.unwrap_err();
+        let err = handle(
+            &FakeFetcher(b"a,b\n1,2\n", None),
+            &MemoryStore::default(),
+            &cfg,
+            completed("https://api.example.com/f.csv"),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
     }
 
@@ -261,17 +370,30 @@ mod tests {
         assert!(policy.check("https://evil.example.net/f.csv").is_err());
         assert!(policy.check("http://api.example.com/f.csv").is_err());
         assert!(policy.check("file:///etc/passwd").is_err());
-        let open = UrlPolicy { allowed_hosts: vec!["169.254.169.254".into(), "10.0.0.1".into()], local_mode: false };
-        assert!(open.check("https://169.254.169.254/latest/meta-data").is_err());
+        let open = UrlPolicy {
+            allowed_hosts: vec!["169.254.169.254".into(), "10.0.0.1".into()],
+            local_mode: false,
+        };
+        assert!(open
+            .check("https://169.254.169.254/latest/meta-data")
+            .is_err());
         assert!(open.check("https://10.0.0.1/x").is_err());
-        let local = UrlPolicy { allowed_hosts: vec!["127.0.0.1".into()], local_mode: true };
+        let local = UrlPolicy {
+            allowed_hosts: vec!["127.0.0.1".into()],
+            local_mode: true,
+        };
         assert!(local.check("http://127.0.0.1:9100/files/r.csv").is_ok());
     }
 
     #[test]
     fn a_leading_dot_allows_subdomains() {
-        let policy = UrlPolicy { allowed_hosts: vec![".files.example.com".into()], local_mode: false };
+        let policy = UrlPolicy {
+            allowed_hosts: vec![".files.example.com".into()],
+            local_mode: false,
+        };
         assert!(policy.check("https://eu.files.example.com/r.csv").is_ok());
-        assert!(policy.check("https://files.example.com.evil.net/r.csv").is_err());
+        assert!(policy
+            .check("https://files.example.com.evil.net/r.csv")
+            .is_err());
     }
 }

@@ -10,6 +10,13 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = download_report::Config::from_env().await?;
     let api = HttpReportApi::new(config.api.clone())?;
-    let store = S3Store::new(S3Settings::from_lookup(&shared::config::ProcessEnv)?.client().await);
-    shared::runtime::run(|event: LambdaEvent<Value>| download_report::handle(&api, &store, &config, event.payload)).await
+    let store = S3Store::new(
+        S3Settings::from_lookup(&shared::config::ProcessEnv)?
+            .client()
+            .await,
+    );
+    shared::runtime::run(|event: LambdaEvent<Value>| {
+        download_report::handle(&api, &store, &config, event.payload)
+    })
+    .await
 }

@@ -22,8 +22,14 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_lookup(env: &dyn Lookup, token: Option<config::Secret>) -> Result<Self, ConfigError> {
-        Ok(Config { api: ApiConfig::from_lookup(env, token)?, polling: PollPolicy::from_lookup(env)? })
+    pub fn from_lookup(
+        env: &dyn Lookup,
+        token: Option<config::Secret>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Config {
+            api: ApiConfig::from_lookup(env, token)?,
+            polling: PollPolicy::from_lookup(env)?,
+        })
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -52,14 +58,27 @@ impl NamedError for PollError {
 shared::impl_diagnostic!(PollError);
 
 /// Handles one PollReport invocation.
-pub async fn handle(api: &impl StatusReader, config: &Config, event: Value) -> Result<PollOutcome, PollError> {
+pub async fn handle(
+    api: &impl StatusReader,
+    config: &Config,
+    event: Value,
+) -> Result<PollOutcome, PollError> {
     let report: ReportHandle = payload::parse_input(event).map_err(PollError::Input)?;
     payload::check_report_id(&report.report_id).map_err(PollError::Input)?;
     let reply = api.status(&report.status_url).await?;
     let poll_count = report.poll_count.saturating_add(1);
-    tracing::info!(report_id = report.report_id, poll_count, status = reply.status.as_str(), "polled");
+    tracing::info!(
+        report_id = report.report_id,
+        poll_count,
+        status = reply.status.as_str(),
+        "polled"
+    );
     Ok(PollOutcome {
-        report: ReportHandle { poll_count, wait_seconds: config.polling.wait_after(poll_count), ..report },
+        report: ReportHandle {
+            poll_count,
+            wait_seconds: config.polling.wait_after(poll_count),
+            ..report
+        },
         status: reply.status,
         download_url: reply.download_url,
     })
@@ -95,7 +114,10 @@ mod tests {
 
     #[tokio::test]
     async fn given_in_progress_then_count_moves_on_wait_grows_and_url_is_null() {
-        let api = FakeApi(Ok(StatusReply { status: ReportStatus::InProgress, download_url: None }));
+        let api = FakeApi(Ok(StatusReply {
+            status: ReportStatus::InProgress,
+            download_url: None,
+        }));
         let out = handle(&api, &config(), handle_input(2)).await.unwrap();
         assert_eq!((out.report.poll_count, out.report.wait_seconds), (3, 80));
         let v = serde_json::to_value(&out).unwrap();
@@ -105,15 +127,23 @@ mod tests {
 
     #[tokio::test]
     async fn given_its_own_output_as_input_then_it_polls_again() {
-        let api = FakeApi(Ok(StatusReply { status: ReportStatus::InProgress, download_url: None }));
+        let api = FakeApi(Ok(StatusReply {
+            status: ReportStatus::InProgress,
+            download_url: None,
+        }));
         let first = handle(&api, &config(), handle_input(0)).await.unwrap();
-        let second = handle(&api, &config(), serde_json::to_value(&first).unwrap()).await.unwrap();
+        let second = handle(&api, &config(), serde_json::to_value(&first).unwrap())
+            .await
+            .unwrap();
         assert_eq!(second.report.poll_count, 2);
     }
 
     #[tokio::test]
     async fn given_completed_then_the_download_url_is_returned() {
-        let api = FakeApi(Ok(StatusReply { status: ReportStatus::Completed, download_url: Some("http://api/f.csv".into()) }));
+        let api = FakeApi(Ok(StatusReply {
+            status: ReportStatus::Completed,
+            download_url: Some("http://api/f.csv".into()),
+        }));
         let out = handle(&api, &config(), handle_input(0)).await.unwrap();
         assert_eq!(out.status, ReportStatus::Completed);
         assert_eq!(out.download_url.as_deref(), Some("http://api/f.csv"));
@@ -121,14 +151,20 @@ mod tests {
 
     #[tokio::test]
     async fn given_a_garbled_status_reply_then_bad_response() {
-        let api = FakeApi(Err(|| ApiError::BadResponse { context: "GET status".into(), reason: "unknown status \"WAT\"".into() }));
+        let api = FakeApi(Err(|| ApiError::BadResponse {
+            context: "GET status".into(),
+            reason: "unknown status \"WAT\"".into(),
+        }));
         let err = handle(&api, &config(), handle_input(0)).await.unwrap_err();
         assert_eq!(err.name(), ErrorName::ReportApiBadResponse);
     }
 
     #[tokio::test]
     async fn given_a_poll_count_of_the_wrong_type_then_input_invalid() {
-        let api = FakeApi(Ok(StatusReply { status: ReportStatus::InProgress, download_url: None }));
+        let api = FakeApi(Ok(StatusReply {
+            status: ReportStatus::InProgress,
+            download_url: None,
+        }));
         let mut input = handle_input(0);
         input["poll_count"] = json!("three");
         let err = handle(&api, &config(), input).await.unwrap_err();

@@ -9,5 +9,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = poll_report::Config::from_env().await?;
     let api = HttpReportApi::new(config.api.clone())?;
-    shared::runtime::run(|event: LambdaEvent<Value>| poll_report::handle(&api, &config, event.payload)).await
+    shared::runtime::run(|event: LambdaEvent<Value>| {
+        poll_report::handle(&api, &config, event.payload)
+    })
+    .await
 }

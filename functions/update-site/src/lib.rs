@@ -42,9 +42,17 @@ impl Config {
             site_prefix: config::string_or(env, "SITE_PREFIX", ""),
             title: config::string_or(env, "SITE_TITLE", "Report"),
             // Short, so readers see a new report within a minute of publishing.
-            index_cache_control: config::string_or(env, "SITE_INDEX_CACHE_CONTROL", "public, max-age=60"),
+            index_cache_control: config::string_or(
+                env,
+                "SITE_INDEX_CACHE_CONTROL",
+                "public, max-age=60",
+            ),
             // An archived page never changes once published.
-            archive_cache_control: config::string_or(env, "SITE_ARCHIVE_CACHE_CONTROL", "public, max-age=86400"),
+            archive_cache_control: config::string_or(
+                env,
+                "SITE_ARCHIVE_CACHE_CONTROL",
+                "public, max-age=86400",
+            ),
             limits: Limits::from_lookup(env)?,
         })
     }
@@ -87,12 +95,19 @@ shared::impl_diagnostic!(UpdateError);
 const HTML: &str = "text/html; charset=utf-8";
 
 /// Handles one UpdateSite invocation.
-pub async fn handle<S>(store: Arc<S>, config: &Config, event: Value, now: DateTime<Utc>) -> Result<PublishedSite, UpdateError>
+pub async fn handle<S>(
+    store: Arc<S>,
+    config: &Config,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<PublishedSite, UpdateError>
 where
     S: ObjectReader + ObjectWriter + 'static,
 {
     let input: StoredReport = payload::parse_input(event).map_err(UpdateError::Input)?;
-    let report_id = payload::check_report_id(&input.report_id).map_err(UpdateError::Input)?.to_string();
+    let report_id = payload::check_report_id(&input.report_id)
+        .map_err(UpdateError::Input)?
+        .to_string();
     let meta = PageMeta {
         title: config.title.clone(),
         report_id: report_id.clone(),
@@ -118,11 +133,19 @@ where
         Ok::<_, RenderError>(stats)
     });
     let upload = store.put_stream(&archive, &mut page).await;
-    let rendered = renderer.await.map_err(|e| UpdateError::Input(format!("the renderer panicked: {e}")))?;
+    let rendered = renderer
+        .await
+        .map_err(|e| UpdateError::Input(format!("the renderer panicked: {e}")))?;
     // A render error explains an upload failure (the pipe reported it), so it comes first.
     let stats = rendered?;
     let stored = upload?;
-    tracing::info!(report_id, rows = stats.rows, bytes = stored.bytes, key = archive.key, "page rendered");
+    tracing::info!(
+        report_id,
+        rows = stats.rows,
+        bytes = stored.bytes,
+        key = archive.key,
+        "page rendered"
+    );
 
     let index = PutRequest {
         bucket: config.site_bucket.clone(),
@@ -152,7 +175,11 @@ mod tests {
     use std::collections::HashMap;
 
     fn config() -> Config {
-        Config::from_lookup(&HashMap::from([("SITE_BUCKET", "site"), ("SITE_TITLE", "Daily")])).unwrap()
+        Config::from_lookup(&HashMap::from([
+            ("SITE_BUCKET", "site"),
+            ("SITE_TITLE", "Daily"),
+        ]))
+        .unwrap()
     }
 
     fn event() -> Value {
@@ -163,15 +190,23 @@ mod tests {
     async fn given_a_stored_csv_when_handled_then_index_and_archive_are_published() {
         let store = Arc::new(MemoryStore::default());
         store.insert("reports", "reports/rpt-1.csv", "a,b\n1,<i>2</i>\n");
-        let out = handle(store.clone(), &config(), event(), Utc::now()).await.unwrap();
+        let out = handle(store.clone(), &config(), event(), Utc::now())
+            .await
+            .unwrap();
         assert_eq!(out.rows, 1);
         assert_eq!(out.index_key, "index.html");
         let index = store.get("site", "index.html").unwrap();
         assert_eq!(index.content_type, HTML);
         assert_eq!(index.cache_control.as_deref(), Some("public, max-age=60"));
         let html = String::from_utf8(index.data).unwrap();
-        assert!(html.contains("<td>1</td>") && !html.contains("<i>2</i>"), "{html}");
-        assert_eq!(store.get("site", "archive/rpt-1.html").unwrap().data, html.as_bytes());
+        assert!(
+            html.contains("<td>1</td>") && !html.contains("<i>2</i>"),
+            "{html}"
+        );
+        assert_eq!(
+            store.get("site", "archive/rpt-1.html").unwrap().data,
+            html.as_bytes()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,16 +214,28 @@ mod tests {
         let store = Arc::new(MemoryStore::default());
         store.insert("reports", "reports/rpt-1.csv", "a,b\n1\n");
         store.insert("site", "index.html", "previous page");
-        let err = handle(store.clone(), &config(), event(), Utc::now()).await.unwrap_err();
+        let err = handle(store.clone(), &config(), event(), Utc::now())
+            .await
+            .unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvMalformed);
-        assert_eq!(store.get("site", "index.html").unwrap().data, b"previous page");
+        assert_eq!(
+            store.get("site", "index.html").unwrap().data,
+            b"previous page"
+        );
         assert!(store.get("site", "archive/rpt-1.html").is_none());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn given_a_payload_missing_the_key_then_input_invalid_naming_the_field() {
         let store = Arc::new(MemoryStore::default());
-        let err = handle(store, &config(), json!({"report_id": "r", "bucket": "b"}), Utc::now()).await.unwrap_err();
+        let err = handle(
+            store,
+            &config(),
+            json!({"report_id": "r", "bucket": "b"}),
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), ErrorName::InputInvalid);
         assert!(err.to_string().contains("missing field"), "{err}");
     }
@@ -196,7 +243,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn given_a_missing_object_then_storage_failed() {
         let store = Arc::new(MemoryStore::default());
-        let err = handle(store, &config(), event(), Utc::now()).await.unwrap_err();
+        let err = handle(store, &config(), event(), Utc::now())
+            .await
+            .unwrap_err();
         assert_eq!(err.name(), ErrorName::StorageFailed);
     }
 

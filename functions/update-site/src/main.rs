@@ -10,7 +10,12 @@ use shared::store::{S3Settings, S3Store};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = update_site::Config::from_env()?;
-    let s3 = S3Settings::from_lookup(&shared::config::ProcessEnv)?.client().await;
+    let s3 = S3Settings::from_lookup(&shared::config::ProcessEnv)?
+        .client()
+        .await;
     let store = Arc::new(S3Store::new(s3));
-    shared::runtime::run(|event: LambdaEvent<Value>| update_site::handle(store.clone(), &config, event.payload, chrono::Utc::now())).await
+    shared::runtime::run(|event: LambdaEvent<Value>| {
+        update_site::handle(store.clone(), &config, event.payload, chrono::Utc::now())
+    })
+    .await
 }

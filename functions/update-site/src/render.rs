@@ -38,12 +38,19 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bytes: 5 * 1024 * 1024 * 1024, max_rows: 50_000_000, max_columns: 1_000, max_field_bytes: 1024 * 1024 }
+        Limits {
+            max_bytes: 5 * 1024 * 1024 * 1024,
+            max_rows: 50_000_000,
+            max_columns: 1_000,
+            max_field_bytes: 1024 * 1024,
+        }
     }
 }
 
 impl Limits {
-    pub fn from_lookup(env: &dyn shared::config::Lookup) -> Result<Self, shared::config::ConfigError> {
+    pub fn from_lookup(
+        env: &dyn shared::config::Lookup,
+    ) -> Result<Self, shared::config::ConfigError> {
         use shared::config::parse_or;
         let d = Limits::default();
         Ok(Limits {
@@ -114,54 +121,103 @@ struct Tail {
 /// Renders `input` (CSV, UTF-8, first row is the header) as an HTML page
 /// into `out`. Returns what was rendered; on error the output is incomplete
 /// and must not be published.
-pub fn render_csv<R: Read, W: Write>(input: R, out: W, meta: &PageMeta, limits: &Limits) -> Result<RenderStats, RenderError> {
-    let mut counted_in = Counting { inner: input, count: 0, max: limits.max_bytes };
+pub fn render_csv<R: Read, W: Write>(
+    input: R,
+    out: W,
+    meta: &PageMeta,
+    limits: &Limits,
+) -> Result<RenderStats, RenderError> {
+    let mut counted_in = Counting {
+        inner: input,
+        count: 0,
+        max: limits.max_bytes,
+    };
     let mut sniff = [0u8; 512];
     let sniffed = read_up_to(&mut counted_in, &mut sniff).map_err(RenderError::Read)?;
     if let Some(kind) = shared::payload::sniff_non_csv(&sniff[..sniffed]) {
-        return Err(RenderError::Malformed(format!("the body looks like {kind}, not CSV")));
+        return Err(RenderError::Malformed(format!(
+            "the body looks like {kind}, not CSV"
+        )));
     }
     let source = io::Cursor::new(&sniff[..sniffed]).chain(&mut counted_in);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(false).buffer_capacity(256 * 1024).from_reader(source);
-    let mut out = Counting { inner: io::BufWriter::with_capacity(256 * 1024, out), count: 0, max: u64::MAX };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .buffer_capacity(256 * 1024)
+        .from_reader(source);
+    let mut out = Counting {
+        inner: io::BufWriter::with_capacity(256 * 1024, out),
+        count: 0,
+        max: u64::MAX,
+    };
 
     let mut header = StringRecord::new();
     if !reader.read_record(&mut header).map_err(csv_error)? {
-        return Err(RenderError::Malformed("the report is empty: no header row".into()));
+        return Err(RenderError::Malformed(
+            "the report is empty: no header row".into(),
+        ));
     }
     let header = strip_bom(header);
     let columns = header.len();
     if columns > limits.max_columns {
-        return Err(RenderError::Limit(format!("{columns} columns, more than the limit of {}", limits.max_columns)));
+        return Err(RenderError::Limit(format!(
+            "{columns} columns, more than the limit of {}",
+            limits.max_columns
+        )));
     }
     check_record(&header, 1, limits)?;
-    Head { title: &meta.title, report_id: &meta.report_id, generated_at: &meta.generated_at, header: &header }
-        .write_into(&mut out)
-        .map_err(RenderError::Write)?;
+    Head {
+        title: &meta.title,
+        report_id: &meta.report_id,
+        generated_at: &meta.generated_at,
+        header: &header,
+    }
+    .write_into(&mut out)
+    .map_err(RenderError::Write)?;
 
     let mut chunk = vec![StringRecord::new(); ROWS_PER_CHUNK];
     let mut rows = 0u64;
     loop {
         let mut filled = 0;
-        while filled < ROWS_PER_CHUNK && reader.read_record(&mut chunk[filled]).map_err(csv_error)? {
+        while filled < ROWS_PER_CHUNK
+            && reader.read_record(&mut chunk[filled]).map_err(csv_error)?
+        {
             rows += 1;
             if rows > limits.max_rows {
-                return Err(RenderError::Limit(format!("more than {} rows", limits.max_rows)));
+                return Err(RenderError::Limit(format!(
+                    "more than {} rows",
+                    limits.max_rows
+                )));
             }
-            check_record(&chunk[filled], chunk[filled].position().map_or(rows + 1, |p| p.line()), limits)?;
+            check_record(
+                &chunk[filled],
+                chunk[filled].position().map_or(rows + 1, |p| p.line()),
+                limits,
+            )?;
             filled += 1;
         }
         if filled == 0 {
             break;
         }
-        Rows { rows: &chunk[..filled] }.write_into(&mut out).map_err(RenderError::Write)?;
+        Rows {
+            rows: &chunk[..filled],
+        }
+        .write_into(&mut out)
+        .map_err(RenderError::Write)?;
         if filled < ROWS_PER_CHUNK {
             break;
         }
     }
-    Tail { rows }.write_into(&mut out).map_err(RenderError::Write)?;
+    Tail { rows }
+        .write_into(&mut out)
+        .map_err(RenderError::Write)?;
     out.flush().map_err(RenderError::Write)?;
-    Ok(RenderStats { rows, columns, bytes_in: counted_in.count, bytes_out: out.count })
+    Ok(RenderStats {
+        rows,
+        columns,
+        bytes_in: counted_in.count,
+        bytes_out: out.count,
+    })
 }
 
 fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -179,9 +235,17 @@ fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 fn strip_bom(header: StringRecord) -> StringRecord {
     match header.get(0) {
-        Some(first) if first.starts_with('\u{feff}') => {
-            header.iter().enumerate().map(|(i, f)| if i == 0 { &f['\u{feff}'.len_utf8()..] } else { f }).collect()
-        }
+        Some(first) if first.starts_with('\u{feff}') => header
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if i == 0 {
+                    &f['\u{feff}'.len_utf8()..]
+                } else {
+                    f
+                }
+            })
+            .collect(),
         _ => header,
     }
 }
@@ -189,7 +253,11 @@ fn strip_bom(header: StringRecord) -> StringRecord {
 fn check_record(record: &StringRecord, line: u64, limits: &Limits) -> Result<(), RenderError> {
     let raw = record.as_slice();
     if raw.len() > limits.max_field_bytes {
-        if let Some((i, f)) = record.iter().enumerate().find(|(_, f)| f.len() > limits.max_field_bytes) {
+        if let Some((i, f)) = record
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.len() > limits.max_field_bytes)
+        {
             return Err(RenderError::Limit(format!(
                 "line {line}, column {}: a field of {} bytes, more than the limit of {}",
                 i + 1,
@@ -199,19 +267,28 @@ fn check_record(record: &StringRecord, line: u64, limits: &Limits) -> Result<(),
         }
     }
     if raw.as_bytes().contains(&0) {
-        return Err(RenderError::Malformed(format!("line {line}: a NUL byte; the body is binary, not CSV text")));
+        return Err(RenderError::Malformed(format!(
+            "line {line}: a NUL byte; the body is binary, not CSV text"
+        )));
     }
     Ok(())
 }
 
 fn csv_error(err: csv::Error) -> RenderError {
-    let line = |pos: Option<&csv::Position>| pos.map_or(String::new(), |p| format!("line {}: ", p.line()));
+    let line =
+        |pos: Option<&csv::Position>| pos.map_or(String::new(), |p| format!("line {}: ", p.line()));
     match err.into_kind() {
         csv::ErrorKind::Io(e) => RenderError::Read(e),
-        csv::ErrorKind::Utf8 { pos, err } => {
-            RenderError::Malformed(format!("{}invalid UTF-8 in field {} (the report must be UTF-8 text)", line(pos.as_ref()), err.field() + 1))
-        }
-        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => RenderError::Malformed(format!(
+        csv::ErrorKind::Utf8 { pos, err } => RenderError::Malformed(format!(
+            "{}invalid UTF-8 in field {} (the report must be UTF-8 text)",
+            line(pos.as_ref()),
+            err.field() + 1
+        )),
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => RenderError::Malformed(format!(
             "{}a row of {len} fields where the header has {expected_len} (ragged rows)",
             line(pos.as_ref())
         )),
@@ -258,7 +335,11 @@ mod tests {
     use super::*;
 
     fn meta() -> PageMeta {
-        PageMeta { title: "Sales <daily>".into(), report_id: "rpt-1".into(), generated_at: "2026-01-01T00:00:00Z".into() }
+        PageMeta {
+            title: "Sales <daily>".into(),
+            report_id: "rpt-1".into(),
+            generated_at: "2026-01-01T00:00:00Z".into(),
+        }
     }
 
     fn render(input: &[u8]) -> Result<(String, RenderStats), RenderError> {
@@ -269,11 +350,20 @@ mod tests {
 
     #[test]
     fn given_quoted_fields_when_rendered_then_every_cell_is_one_escaped_td() {
-        let (html, stats) = render(b"name,note\n\"Smith, J\",\"line1\nline2\"\n<b>x</b>,\"say \"\"hi\"\"\"\n").unwrap();
+        let (html, stats) =
+            render(b"name,note\n\"Smith, J\",\"line1\nline2\"\n<b>x</b>,\"say \"\"hi\"\"\"\n")
+                .unwrap();
         assert_eq!(stats.rows, 2);
         assert_eq!(stats.columns, 2);
-        assert!(html.contains("<td>Smith, J</td><td>line1\nline2</td>"), "{html}");
-        assert!(html.contains("<td>&#60;b&#62;x&#60;/b&#62;</td>") || html.contains("<td>&lt;b&gt;x&lt;/b&gt;</td>"), "{html}");
+        assert!(
+            html.contains("<td>Smith, J</td><td>line1\nline2</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>&#60;b&#62;x&#60;/b&#62;</td>")
+                || html.contains("<td>&lt;b&gt;x&lt;/b&gt;</td>"),
+            "{html}"
+        );
         assert!(!html.contains("<b>x"), "unescaped cell in {html}");
         assert!(html.contains("Sales &#60;daily&#62;") || html.contains("Sales &lt;daily&gt;"));
         assert!(html.contains("data-rows=\"2\""));
@@ -310,7 +400,8 @@ mod tests {
 
     #[test]
     fn given_an_html_error_page_then_malformed_not_a_one_column_table() {
-        let err = render(b"<!DOCTYPE html>\n<html><body>Internal error</body></html>\n").unwrap_err();
+        let err =
+            render(b"<!DOCTYPE html>\n<html><body>Internal error</body></html>\n").unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvMalformed);
     }
 
@@ -323,15 +414,22 @@ mod tests {
 
     #[test]
     fn given_more_rows_than_the_limit_then_limit_exceeded() {
-        let limits = Limits { max_rows: 2, ..Limits::default() };
+        let limits = Limits {
+            max_rows: 2,
+            ..Limits::default()
+        };
         let err = render_csv(&b"a\n1\n2\n3\n"[..], io::sink(), &meta(), &limits).unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded);
     }
 
     #[test]
     fn given_more_bytes_than_the_limit_then_limit_exceeded() {
-        let limits = Limits { max_bytes: 10, ..Limits::default() };
-        let err = render_csv(&b"a,b\n1,2\n3,4\n5,6\n"[..], io::sink(), &meta(), &limits).unwrap_err();
+        let limits = Limits {
+            max_bytes: 10,
+            ..Limits::default()
+        };
+        let err =
+            render_csv(&b"a,b\n1,2\n3,4\n5,6\n"[..], io::sink(), &meta(), &limits).unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
     }
 

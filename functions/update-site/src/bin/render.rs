@@ -36,7 +36,11 @@ fn main() -> ExitCode {
             }
         },
     };
-    let meta = PageMeta { title, report_id, generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) };
+    let meta = PageMeta {
+        title,
+        report_id,
+        generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
     let limits = match Limits::from_lookup(&shared::config::ProcessEnv) {
         Ok(l) => l,
         Err(e) => {
@@ -46,7 +50,10 @@ fn main() -> ExitCode {
     };
     match render_csv(input, io::stdout().lock(), &meta, &limits) {
         Ok(stats) => {
-            eprintln!("render: {} rows, {} columns, {} bytes in, {} bytes out", stats.rows, stats.columns, stats.bytes_in, stats.bytes_out);
+            eprintln!(
+                "render: {} rows, {} columns, {} bytes in, {} bytes out",
+                stats.rows, stats.columns, stats.bytes_in, stats.bytes_out
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
