@@ -79,3 +79,4 @@ clean:
 	rm -rf dist .local .serverless
 
 include serverless.mk
+-include fuzz/fuzz.mk
