@@ -67,6 +67,7 @@ fn output_sample(function: &str) -> Value {
             archive_key: "a".into(),
             rows: 0,
             bytes: 0,
+            index_updated: true,
         }),
         other => panic!("no output type for function {other}"),
     };

@@ -8,13 +8,14 @@ use report_tools::simulator::Outcome;
 use statemachine::ExecutionStatus;
 
 fn config(work_dir: &std::path::Path) -> RunConfig {
-    RunConfig {
+    let mut config = RunConfig {
         work_dir: work_dir.to_path_buf(),
         progress: false,
-        rows: 250,
-        polls: 3,
         ..Default::default()
-    }
+    };
+    config.sim.csv.rows = 250;
+    config.sim.polls_to_complete = 3;
+    config
 }
 
 fn visited(exec: &statemachine::Execution) -> Vec<String> {
@@ -65,10 +66,8 @@ async fn a_failed_report_fails_the_execution_and_leaves_the_published_page_byte_
     drop(first);
 
     // WHEN the next run's report ends FAILED
-    let failing = RunConfig {
-        outcome: Outcome::Fail,
-        ..config(dir.path())
-    };
+    let mut failing = config(dir.path());
+    failing.sim.outcome = Outcome::Fail;
     let second = local_run::run(&failing).await.unwrap();
 
     // THEN the execution fails with Report.Failed and the page is untouched
@@ -84,10 +83,8 @@ async fn a_failed_report_fails_the_execution_and_leaves_the_published_page_byte_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_that_never_completes_stops_at_the_poll_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let never = RunConfig {
-        outcome: Outcome::Never,
-        ..config(dir.path())
-    };
+    let mut never = config(dir.path());
+    never.sim.outcome = Outcome::Never;
     let report = local_run::run(&never).await.unwrap();
     assert_eq!(report.execution.error.as_deref(), Some("Report.TimedOut"));
     let polls = visited(&report.execution)

@@ -8,6 +8,7 @@
 //!   `Retry`/`Catch` match, and the glue to `lambda_runtime::Diagnostic`.
 //! - [`config`], [`secrets`], [`polling`]: configuration read once at cold start.
 //! - [`report_api`]: the reporting API as small traits plus the reqwest client.
+//! - [`url_policy`]: which URLs may be fetched (SSRF protection, redirects, DNS).
 //! - [`store`]: S3 as small traits plus the aws-sdk-s3 implementation (streamed,
 //!   multipart, aborted on failure) and an in-memory fake for unit tests.
 //! - [`pipe`]: streams bytes from synchronous rendering into an async upload.
@@ -24,5 +25,6 @@ pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
+pub mod url_policy;
 
 pub use errors::{ErrorName, NamedError};

@@ -99,6 +99,9 @@ pub struct PublishedSite {
     pub rows: u64,
     /// Size of the HTML page.
     pub bytes: u64,
+    /// False when `index.html` already showed a newer report (an overlapping
+    /// run published first): this page was archived, the index left alone.
+    pub index_updated: bool,
 }
 
 /// Parses a step's input, naming what is wrong (not JSON, missing field,

@@ -23,6 +23,7 @@ use tokio_util::io::StreamReader;
 use crate::config::{self, ConfigError, Lookup, Secret};
 use crate::errors::ErrorName;
 use crate::payload::ReportStatus;
+use crate::url_policy::UrlPolicy;
 
 /// A report the API accepted.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +84,9 @@ pub enum ApiError {
     /// A reply we cannot understand.
     #[error("reporting API answered something unexpected ({context}): {reason}")]
     BadResponse { context: String, reason: String },
+    /// A URL (or a redirect) the [`UrlPolicy`] does not allow.
+    #[error("refusing to fetch the {what}: {reason}")]
+    Refused { what: &'static str, reason: String },
 }
 
 impl ApiError {
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::Rejected { .. } => ErrorName::ReportApiRejected,
             ApiError::Gone { .. } => ErrorName::DownloadGone,
             ApiError::BadResponse { .. } => ErrorName::ReportApiBadResponse,
+            ApiError::Refused { .. } => ErrorName::InputInvalid,
         }
     }
 }
@@ -249,6 +254,9 @@ pub struct ApiConfig {
     /// Time allowed for a whole status/create request, and between two reads
     /// of a download body (downloads themselves may take minutes).
     pub timeout: Duration,
+    /// Which status and download URLs may be fetched.
+    pub urls: UrlPolicy,
+    pub retry: RetryPolicy,
 }
 
 impl ApiConfig {
@@ -256,7 +264,9 @@ impl ApiConfig {
     /// comes from (SSM at init, or a plain variable locally) is decided by
     /// [`crate::secrets`].
     pub fn from_lookup(env: &dyn Lookup, token: Option<Secret>) -> Result<Self, ConfigError> {
-        let base_url = config::string_or(env, "REPORT_API_URL", "");
+        let base_url = config::string_or(env, "REPORT_API_URL", "")
+            .trim_end_matches('/')
+            .to_string();
         let header_name = config::string_or(env, "REPORT_API_AUTH_HEADER", "Authorization");
         let header =
             HeaderName::from_bytes(header_name.as_bytes()).map_err(|e| ConfigError::Invalid {
@@ -265,7 +275,6 @@ impl ApiConfig {
                 reason: e.to_string(),
             })?;
         Ok(ApiConfig {
-            base_url: base_url.trim_end_matches('/').to_string(),
             auth: token.map(|token| Auth { header, token }),
             dialect: ApiDialect::from_lookup(env),
             connect_timeout: Duration::from_secs(config::parse_or(
@@ -274,7 +283,73 @@ impl ApiConfig {
                 5,
             )?),
             timeout: Duration::from_secs(config::parse_or(env, "HTTP_TIMEOUT_SECONDS", 20)?),
+            urls: UrlPolicy::from_lookup(env, &base_url)?,
+            retry: RetryPolicy::from_lookup(env)?,
+            base_url,
         })
+    }
+}
+
+/// Retries inside one invocation, before the state machine's own `Retry`:
+/// a short blip (a 503, a 429 with `Retry-After`, a refused connection)
+/// costs a second, not a state transition and another invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first.
+    pub retries: u32,
+    pub base_delay: Duration,
+    /// No single wait is longer, whatever `Retry-After` asks: the function's
+    /// own timeout must leave room for the request itself.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 2,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    pub fn from_lookup(env: &dyn Lookup) -> Result<Self, ConfigError> {
+        let d = RetryPolicy::default();
+        Ok(RetryPolicy {
+            retries: config::parse_or(env, "HTTP_RETRIES", d.retries)?,
+            base_delay: Duration::from_millis(config::parse_or(
+                env,
+                "HTTP_RETRY_BASE_MS",
+                d.base_delay.as_millis() as u64,
+            )?),
+            max_delay: Duration::from_secs(config::parse_or(
+                env,
+                "HTTP_RETRY_MAX_SECONDS",
+                d.max_delay.as_secs(),
+            )?),
+        })
+    }
+
+    /// The wait before retry number `retry` (0-based): the server's
+    /// `Retry-After` when it gave one, else exponential with jitter; never
+    /// more than `max_delay`.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let wait = match retry_after {
+            Some(d) => d,
+            None => {
+                let ceiling = self
+                    .base_delay
+                    .saturating_mul(2u32.saturating_pow(retry.min(16)))
+                    .min(self.max_delay);
+                // Half to full of the ceiling; the clock's nanoseconds spread concurrent retries.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                ceiling.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
+            }
+        };
+        wait.min(self.max_delay)
     }
 }
 
@@ -291,6 +366,8 @@ impl HttpReportApi {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.timeout)
             .user_agent(concat!("report-pipeline/", env!("CARGO_PKG_VERSION")))
+            .redirect(config.urls.redirect_policy())
+            .dns_resolver(config.urls.resolver())
             .build()
             .map_err(|e| ApiError::Unavailable {
                 context: "building the HTTP client".into(),
@@ -310,27 +387,87 @@ impl HttpReportApi {
         }
     }
 
+    fn checked(&self, what: &'static str, url: &str) -> Result<reqwest::Url, ApiError> {
+        self.config
+            .urls
+            .check(url)
+            .map_err(|reason| ApiError::Refused { what, reason })
+    }
+
+    /// Sends the request `build` makes, retrying transient failures within
+    /// [`RetryPolicy`]. With `retry_any` false (a POST without an idempotency
+    /// key) only failures where the server cannot have acted are retried:
+    /// no connection, 429, 503.
+    async fn send_with_retry(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder + Send + Sync,
+        context: &str,
+        retry_any: bool,
+        whole_timeout: bool,
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut retry = 0;
+        loop {
+            let mut req = self.authorize(build());
+            if whole_timeout {
+                req = req.timeout(self.config.timeout);
+            }
+            let (err, retry_after, safe) = match req.send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = parse_retry_after(resp.headers());
+                    let err = status_error(context, status, &resp_snippet(resp).await);
+                    (
+                        err,
+                        retry_after,
+                        status == StatusCode::TOO_MANY_REQUESTS
+                            || status == StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                }
+                Err(e) if e.is_redirect() => {
+                    return Err(ApiError::Refused {
+                        what: "redirect",
+                        reason: transport(context, e).to_string(),
+                    });
+                }
+                Err(e) => {
+                    let safe = e.is_connect();
+                    (transport(context, e), None, safe)
+                }
+            };
+            let transient = matches!(err, ApiError::Unavailable { .. });
+            if !transient || retry >= self.config.retry.retries || !(retry_any || safe) {
+                return Err(err);
+            }
+            let wait = self.config.retry.delay(retry, retry_after);
+            tracing::warn!(context, retry = retry + 1, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
     async fn send_json(
         &self,
-        req: reqwest::RequestBuilder,
+        build: impl Fn() -> reqwest::RequestBuilder + Send + Sync,
         context: &str,
+        retry_any: bool,
     ) -> Result<Value, ApiError> {
         let resp = self
-            .authorize(req)
-            .timeout(self.config.timeout)
-            .send()
-            .await
-            .map_err(|e| transport(context, e))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(status_error(context, status, &resp_snippet(resp).await));
-        }
+            .send_with_retry(build, context, retry_any, true)
+            .await?;
         let bytes = resp.bytes().await.map_err(|e| transport(context, e))?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::BadResponse {
             context: context.to_string(),
             reason: format!("body is not JSON ({e}): {}", snippet(&bytes)),
         })
     }
+}
+
+/// `Retry-After` in seconds. The HTTP-date form is rare for APIs and is
+/// treated as absent (the exponential backoff applies).
+fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[async_trait]
@@ -341,11 +478,16 @@ impl ReportCreator for HttpReportApi {
         idempotency_key: Option<&str>,
     ) -> Result<CreatedReport, ApiError> {
         let url = format!("{}/reports", self.config.base_url);
-        let mut req = self.client.post(&url).json(parameters);
-        if let Some(key) = idempotency_key {
-            req = req.header("Idempotency-Key", key);
-        }
-        let body = self.send_json(req, "POST /reports").await?;
+        let build = || {
+            let req = self.client.post(&url).json(parameters);
+            match idempotency_key {
+                Some(key) => req.header("Idempotency-Key", key),
+                None => req,
+            }
+        };
+        let body = self
+            .send_json(build, "POST /reports", idempotency_key.is_some())
+            .await?;
         self.config
             .dialect
             .read_created(&body)
@@ -359,8 +501,9 @@ impl ReportCreator for HttpReportApi {
 #[async_trait]
 impl StatusReader for HttpReportApi {
     async fn status(&self, status_url: &str) -> Result<StatusReply, ApiError> {
+        let url = self.checked("status URL", status_url)?;
         let body = self
-            .send_json(self.client.get(status_url), "GET status")
+            .send_json(|| self.client.get(url.clone()), "GET status", true)
             .await?;
         self.config
             .dialect
@@ -376,26 +519,23 @@ impl StatusReader for HttpReportApi {
 impl ReportFetcher for HttpReportApi {
     async fn fetch(&self, download_url: &str) -> Result<Download, ApiError> {
         let context = "GET download";
-        // No overall timeout here: a large report may stream for minutes. The
-        // client's read timeout still catches a stalled body.
-        let resp = self
-            .authorize(self.client.get(download_url))
-            .send()
+        let url = self.checked("download URL", download_url)?;
+        // No overall timeout: a large report may stream for minutes; the
+        // client's read timeout still catches a stalled body. Only the request
+        // is retried here: a body that breaks half-way fails the invocation
+        // (its multipart upload is aborted) and the state machine retries it.
+        let resp = match self
+            .send_with_retry(|| self.client.get(url.clone()), context, true, false)
             .await
-            .map_err(|e| transport(context, e))?;
-        let status = resp.status();
-        if matches!(
-            status,
-            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE
-        ) {
-            return Err(ApiError::Gone {
-                url: redact_url(download_url),
-                status: status.as_u16(),
-            });
-        }
-        if !status.is_success() {
-            return Err(status_error(context, status, &resp_snippet(resp).await));
-        }
+        {
+            Err(ApiError::Rejected { status, .. }) if matches!(status, 403 | 404 | 410) => {
+                return Err(ApiError::Gone {
+                    url: redact_url(download_url),
+                    status,
+                });
+            }
+            other => other?,
+        };
         let header = |name| {
             resp.headers()
                 .get(name)
@@ -408,7 +548,7 @@ impl ReportFetcher for HttpReportApi {
             || url_path(download_url).ends_with(".gz");
         let stream = resp
             .bytes_stream()
-            .map_err(|e| io::Error::other(BodyError::Transport(e.to_string())));
+            .map_err(|e| io::Error::other(BodyError::Transport(transport(context, e).to_string())));
         let reader = BufReader::with_capacity(64 * 1024, StreamReader::new(stream));
         let body: Pin<Box<dyn AsyncRead + Send>> = if gzip {
             let mut decoder = GzipDecoder::new(reader);

@@ -48,6 +48,16 @@ pub struct PutRequest {
     pub content_type: String,
     pub cache_control: Option<String>,
     pub condition: WriteCondition,
+    /// User metadata (`x-amz-meta-<name>`), names in lower case.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// What a HEAD says about an object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectInfo {
+    pub etag: Option<String>,
+    pub size: u64,
+    pub metadata: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +115,9 @@ impl StoreError {
 pub trait ObjectReader: Send + Sync {
     /// Opens an object for streaming.
     async fn open(&self, bucket: &str, key: &str) -> Result<ObjectBody, StoreError>;
+
+    /// The object's ETag, size and metadata; `None` when it does not exist.
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError>;
 }
 
 #[async_trait]
@@ -114,14 +127,6 @@ pub trait ObjectWriter: Send + Sync {
         &self,
         req: &PutRequest,
         body: &mut (dyn AsyncRead + Send + Unpin),
-    ) -> Result<PutResult, StoreError>;
-
-    /// Server-side copy of a whole object, with new headers.
-    async fn copy(
-        &self,
-        src_bucket: &str,
-        src_key: &str,
-        dest: &PutRequest,
     ) -> Result<PutResult, StoreError>;
 }
 
@@ -226,6 +231,7 @@ impl S3Store {
             .key(&req.key)
             .content_type(&req.content_type)
             .set_cache_control(req.cache_control.clone())
+            .set_metadata(metadata_map(&req.metadata))
             .send()
             .await
             .map_err(|e| classify("CreateMultipartUpload", &req.bucket, &req.key, e))?;
@@ -455,6 +461,33 @@ impl ObjectReader for S3Store {
             .map_err(|e| classify("GetObject", bucket, key, e))?;
         Ok(Box::pin(out.body.into_async_read()))
     }
+
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectInfo {
+                etag: out.e_tag().map(String::from),
+                size: out.content_length().unwrap_or(0).max(0) as u64,
+                metadata: out.metadata().cloned().unwrap_or_default(),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) => match classify("HeadObject", bucket, key, e) {
+                // HEAD has no body, so a missing key is a bare 404.
+                StoreError::Failed { reason, .. }
+                    if reason.contains("404") || reason.contains("NotFound") =>
+                {
+                    Ok(None)
+                }
+                other => Err(other),
+            },
+        }
+    }
 }
 
 #[async_trait]
@@ -482,6 +515,7 @@ impl ObjectWriter for S3Store {
             .key(&req.key)
             .content_type(&req.content_type)
             .set_cache_control(req.cache_control.clone())
+            .set_metadata(metadata_map(&req.metadata))
             .body(ByteStream::from(first));
         match &req.condition {
             WriteCondition::Always => {}
@@ -497,57 +531,10 @@ impl ObjectWriter for S3Store {
             etag: out.e_tag().map(String::from),
         })
     }
-
-    async fn copy(
-        &self,
-        src_bucket: &str,
-        src_key: &str,
-        dest: &PutRequest,
-    ) -> Result<PutResult, StoreError> {
-        let source = format!("{src_bucket}/{}", percent_encode_key(src_key));
-        let out = self
-            .client
-            .copy_object()
-            .bucket(&dest.bucket)
-            .key(&dest.key)
-            .copy_source(source)
-            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
-            .content_type(&dest.content_type)
-            .set_cache_control(dest.cache_control.clone())
-            .send()
-            .await
-            .map_err(|e| classify("CopyObject", &dest.bucket, &dest.key, e))?;
-        let head = self
-            .client
-            .head_object()
-            .bucket(&dest.bucket)
-            .key(&dest.key)
-            .send()
-            .await
-            .map_err(|e| classify("HeadObject", &dest.bucket, &dest.key, e))?;
-        let etag = out
-            .copy_object_result()
-            .and_then(|r| r.e_tag())
-            .or(head.e_tag())
-            .map(String::from);
-        Ok(PutResult {
-            bytes: head.content_length().unwrap_or(0).max(0) as u64,
-            etag,
-        })
-    }
 }
 
-fn percent_encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+fn metadata_map(pairs: &[(String, String)]) -> Option<HashMap<String, String>> {
+    (!pairs.is_empty()).then(|| pairs.iter().cloned().collect())
 }
 
 /// An in-memory object store for unit tests. Objects are `(headers, bytes)`.
@@ -560,6 +547,7 @@ pub struct MemoryStore {
 pub struct StoredObject {
     pub content_type: String,
     pub cache_control: Option<String>,
+    pub metadata: Vec<(String, String)>,
     pub data: Vec<u8>,
     pub etag: String,
 }
@@ -573,6 +561,7 @@ impl MemoryStore {
             StoredObject {
                 content_type: "application/octet-stream".into(),
                 cache_control: None,
+                metadata: Vec::new(),
                 data,
                 etag,
             },
@@ -632,6 +621,14 @@ impl ObjectReader for MemoryStore {
             }),
         }
     }
+
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        Ok(self.get(bucket, key).map(|o| ObjectInfo {
+            etag: Some(o.etag),
+            size: o.data.len() as u64,
+            metadata: o.metadata.into_iter().collect(),
+        }))
+    }
 }
 
 #[async_trait]
@@ -658,6 +655,7 @@ impl ObjectWriter for MemoryStore {
             StoredObject {
                 content_type: req.content_type.clone(),
                 cache_control: req.cache_control.clone(),
+                metadata: req.metadata.clone(),
                 data,
                 etag: etag.clone(),
             },
@@ -666,23 +664,6 @@ impl ObjectWriter for MemoryStore {
             bytes,
             etag: Some(etag),
         })
-    }
-
-    async fn copy(
-        &self,
-        src_bucket: &str,
-        src_key: &str,
-        dest: &PutRequest,
-    ) -> Result<PutResult, StoreError> {
-        let src = self
-            .get(src_bucket, src_key)
-            .ok_or_else(|| StoreError::Failed {
-                op: "CopyObject",
-                bucket: src_bucket.into(),
-                key: src_key.into(),
-                reason: "NoSuchKey".into(),
-            })?;
-        self.put_stream(dest, &mut io::Cursor::new(src.data)).await
     }
 }
 
@@ -723,13 +704,5 @@ mod tests {
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
         tokio_util::io::StreamReader::new(futures::stream::iter(chunks))
-    }
-
-    #[test]
-    fn keys_are_percent_encoded_for_copy_source() {
-        assert_eq!(
-            percent_encode_key("archive/a b+c.html"),
-            "archive/a%20b%2Bc.html"
-        );
     }
 }

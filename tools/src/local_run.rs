@@ -22,7 +22,7 @@ use statemachine::{
 };
 
 use crate::csvgen::CsvSpec;
-use crate::s3::LocalS3;
+use crate::s3::{LocalS3, S3Fault, S3Op};
 use crate::simulator::{Outcome, SimConfig, Simulator};
 
 /// Configuration of the handlers: explicit values first, then the process
@@ -163,10 +163,14 @@ pub struct RunConfig {
     /// Invoke functions through this Lambda Invoke endpoint instead of in-process.
     pub lambda_endpoint: Option<String>,
     pub wait_scale: f64,
-    /// The simulated report.
-    pub rows: u64,
-    pub polls: u32,
-    pub outcome: Outcome,
+    /// The simulated reporting API and its report (rows, polls, outcome, faults).
+    pub sim: SimConfig,
+    /// Faults the embedded S3 server injects, queued before the run.
+    pub s3_faults: Vec<(S3Op, S3Fault)>,
+    /// Extra configuration for the handlers (over the process environment).
+    pub env: HashMap<String, String>,
+    /// Create the two buckets in the embedded S3 (off to test a missing bucket).
+    pub create_buckets: bool,
     pub reports_bucket: String,
     pub site_bucket: String,
     /// Print progress lines.
@@ -183,9 +187,18 @@ impl Default for RunConfig {
             s3_endpoint: None,
             lambda_endpoint: None,
             wait_scale: 0.0,
-            rows: 1_000,
-            polls: 3,
-            outcome: Outcome::Complete,
+            sim: SimConfig {
+                polls_to_complete: 3,
+                outcome: Outcome::Complete,
+                csv: CsvSpec {
+                    rows: 1_000,
+                    seed: 1,
+                },
+                ..Default::default()
+            },
+            s3_faults: Vec::new(),
+            env: HashMap::new(),
+            create_buckets: true,
             reports_bucket: "reports".into(),
             site_bucket: "site".into(),
             progress: true,
@@ -236,17 +249,9 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             None
         }
         None => {
-            let sim = Simulator::start(SimConfig {
-                polls_to_complete: config.polls,
-                outcome: config.outcome,
-                csv: CsvSpec {
-                    rows: config.rows,
-                    seed: 1,
-                },
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("starting the reporting-API simulator: {e}"))?;
+            let sim = Simulator::start(config.sim.clone())
+                .await
+                .map_err(|e| format!("starting the reporting-API simulator: {e}"))?;
             env.insert("REPORT_API_URL".to_string(), sim.base_url().to_string());
             env.insert("LOCAL_MODE".to_string(), "true".to_string());
             Some(sim)
@@ -261,9 +266,15 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             let s3 = LocalS3::start(&config.work_dir.join("s3"))
                 .await
                 .map_err(|e| format!("starting the embedded S3 server: {e}"))?;
-            for b in [&config.reports_bucket, &config.site_bucket] {
+            for b in [&config.reports_bucket, &config.site_bucket]
+                .into_iter()
+                .filter(|_| config.create_buckets)
+            {
                 s3.create_bucket(b)
                     .map_err(|e| format!("creating bucket {b}: {e}"))?;
+            }
+            for (op, fault) in &config.s3_faults {
+                s3.push_fault(*op, fault.clone());
             }
             for (k, v) in s3.env_vars() {
                 env.insert(k.to_string(), v);
@@ -271,6 +282,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             Some(s3)
         }
     };
+    env.extend(config.env.clone());
     env.insert("REPORTS_BUCKET".into(), config.reports_bucket.clone());
     env.insert("SITE_BUCKET".into(), config.site_bucket.clone());
     let env = Layered(env);

@@ -20,6 +20,7 @@ use s3s_fs::FileSystem;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Fixed credentials: local only, never secret.
 pub const ACCESS_KEY: &str = "test";
@@ -32,6 +33,122 @@ pub struct LocalS3 {
     server: ServerTask,
     root: PathBuf,
     endpoint: String,
+    faults: S3Faults,
+}
+
+/// The S3 operations fault injection tells apart, from the request line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum S3Op {
+    PutObject,
+    CopyObject,
+    CreateMultipartUpload,
+    UploadPart,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    GetObject,
+    HeadObject,
+    /// Listing, bucket operations and anything else.
+    Other,
+}
+
+impl S3Op {
+    fn of<B>(req: &hyper::Request<B>) -> S3Op {
+        let query = req.uri().query().unwrap_or("");
+        let has = |name: &str| {
+            query
+                .split('&')
+                .any(|p| p == name || p.starts_with(&format!("{name}=")))
+        };
+        // Path style: /bucket or /bucket/key.
+        let has_key = req
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split_once('/')
+            .is_some_and(|(_, k)| !k.is_empty());
+        match *req.method() {
+            hyper::Method::PUT if has("partNumber") && has("uploadId") => S3Op::UploadPart,
+            hyper::Method::PUT if has_key && req.headers().contains_key("x-amz-copy-source") => {
+                S3Op::CopyObject
+            }
+            hyper::Method::PUT if has_key => S3Op::PutObject,
+            hyper::Method::POST if has("uploads") => S3Op::CreateMultipartUpload,
+            hyper::Method::POST if has("uploadId") => S3Op::CompleteMultipartUpload,
+            hyper::Method::DELETE if has("uploadId") => S3Op::AbortMultipartUpload,
+            hyper::Method::GET if has_key && !has("uploadId") => S3Op::GetObject,
+            hyper::Method::HEAD if has_key => S3Op::HeadObject,
+            _ => S3Op::Other,
+        }
+    }
+}
+
+/// One scripted S3 misbehaviour, consumed by the next request of its operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum S3Fault {
+    /// Answer with this status and S3 error code (`SlowDown`, `AccessDenied`…).
+    Error { status: u16, code: String },
+    /// Close the connection without answering, as a reset would.
+    Reset,
+}
+
+impl S3Fault {
+    pub fn slow_down() -> S3Fault {
+        S3Fault::Error {
+            status: 503,
+            code: "SlowDown".into(),
+        }
+    }
+    pub fn internal_error() -> S3Fault {
+        S3Fault::Error {
+            status: 500,
+            code: "InternalError".into(),
+        }
+    }
+    pub fn access_denied() -> S3Fault {
+        S3Fault::Error {
+            status: 403,
+            code: "AccessDenied".into(),
+        }
+    }
+    pub fn no_such_bucket() -> S3Fault {
+        S3Fault::Error {
+            status: 404,
+            code: "NoSuchBucket".into(),
+        }
+    }
+}
+
+/// The fault queue and per-operation request counts of a [`LocalS3`].
+#[derive(Debug, Clone, Default)]
+struct S3Faults(Arc<Mutex<FaultState>>);
+
+#[derive(Debug, Default)]
+struct FaultState {
+    queued: Vec<(S3Op, S3Fault)>,
+    counts: std::collections::HashMap<S3Op, u64>,
+}
+
+impl S3Faults {
+    fn take(&self, op: S3Op) -> Option<S3Fault> {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *state.counts.entry(op).or_default() += 1;
+        let i = state.queued.iter().position(|(o, _)| *o == op)?;
+        Some(state.queued.remove(i).1)
+    }
+}
+
+fn fault_response(status: u16, code: &str) -> hyper::Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected fault</Message><RequestId>fault</RequestId></Error>"
+    );
+    let mut resp = hyper::Response::new(s3s::Body::from(body));
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/xml"),
+    );
+    resp
 }
 
 impl LocalS3 {
@@ -56,13 +173,34 @@ impl LocalS3 {
         };
         let listener = ServerTask::listen(port).await?;
         let addr = listener.local_addr()?;
+        let faults = S3Faults::default();
+        let conn_faults = faults.clone();
         let server = ServerTask::spawn(
             listener,
             Box::new(move |io| {
-                let svc = service.clone();
+                let (svc, faults) = (service.clone(), conn_faults.clone());
+                // Faults are decided before s3s sees the request, so an
+                // injected error looks to the client exactly like AWS's.
+                let with_faults = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let fault = faults.take(S3Op::of(&req));
+                        let svc = svc.clone();
+                        async move {
+                            match fault {
+                                Some(S3Fault::Reset) => {
+                                    Err(s3s::HttpError::new("injected connection reset".into()))
+                                }
+                                Some(S3Fault::Error { status, code }) => {
+                                    Ok(fault_response(status, &code))
+                                }
+                                None => hyper::service::Service::call(&svc, req).await,
+                            }
+                        }
+                    },
+                );
                 Box::pin(async move {
                     let _ = ConnBuilder::new(TokioExecutor::new())
-                        .serve_connection(io, svc)
+                        .serve_connection(io, with_faults)
                         .await;
                 })
             }),
@@ -71,7 +209,41 @@ impl LocalS3 {
             server,
             root,
             endpoint: format!("http://{addr}"),
+            faults,
         })
+    }
+
+    /// Queues `fault` for the next request of operation `op`.
+    pub fn push_fault(&self, op: S3Op, fault: S3Fault) {
+        self.push_faults(op, fault, 1);
+    }
+
+    /// Queues the same fault `n` times.
+    pub fn push_faults(&self, op: S3Op, fault: S3Fault, n: usize) {
+        let mut state = self.faults.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.queued.extend(std::iter::repeat_n((op, fault), n));
+    }
+
+    /// Faults still queued.
+    pub fn pending_faults(&self) -> usize {
+        self.faults
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queued
+            .len()
+    }
+
+    /// Requests of operation `op` received so far (faulted ones included).
+    pub fn request_count(&self, op: S3Op) -> u64 {
+        self.faults
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .counts
+            .get(&op)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// `http://127.0.0.1:PORT`

@@ -99,6 +99,8 @@ pub enum Fault {
     MalformedJson,
     /// Status route: answer with this status word instead of the real one.
     UnknownStatus(String),
+    /// `302 Found` to this URL (the SSRF tests: a redirect to another host).
+    Redirect { location: String },
     /// Answer with exactly this code, content type and body.
     Body {
         code: u16,
@@ -130,7 +132,11 @@ impl Fault {
     fn replaces_answer(&self) -> bool {
         matches!(
             self,
-            Fault::Status { .. } | Fault::MalformedJson | Fault::Body { .. } | Fault::Disconnect
+            Fault::Status { .. }
+                | Fault::MalformedJson
+                | Fault::Body { .. }
+                | Fault::Disconnect
+                | Fault::Redirect { .. }
         )
     }
 }
@@ -652,6 +658,12 @@ fn fault_response(fault: &Fault) -> Response {
             }
             resp
         }
+        Fault::Redirect { location } => respond(
+            StatusCode::FOUND,
+            vec![(header::LOCATION, location.clone())],
+            Payload::bytes(&b""[..]),
+            None,
+        ),
         Fault::MalformedJson => respond(
             StatusCode::OK,
             vec![(header::CONTENT_TYPE, "application/json".into())],

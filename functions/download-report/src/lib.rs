@@ -5,13 +5,13 @@
 //! the way, and returns only where it put it: Step Functions caps a payload
 //! at 256 KiB, a report can be gigabytes.
 //!
-//! Before a byte is stored the URL is checked ([`UrlPolicy`]: the reporting
-//! API's host or an allowed one, https outside local mode) and the body's
-//! first bytes are sniffed, so an HTML error page or an empty body fails with
+//! Before a byte is stored the URL is checked ([`shared::url_policy`]: the
+//! reporting API's host or an allowed one, https outside local mode, never an
+//! internal address, on every redirect too) and the body's first bytes are
+//! sniffed, so an HTML error page or an empty body fails with
 //! `Csv.Malformed` instead of becoming a report.
 
 use chrono::{DateTime, Utc};
-use reqwest::Url;
 use serde_json::Value;
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
@@ -20,76 +20,12 @@ use shared::report_api::{ApiConfig, ApiError, LimitedBody, ReportFetcher};
 use shared::store::{ObjectWriter, PutRequest, StoreError};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// Which download URLs may be fetched.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UrlPolicy {
-    /// Hosts allowed; an entry starting with `.` allows every subdomain.
-    pub allowed_hosts: Vec<String>,
-    /// Local development: plain http and loopback addresses are allowed.
-    pub local_mode: bool,
-}
-
-impl UrlPolicy {
-    pub fn check(&self, raw: &str) -> Result<Url, String> {
-        let url = Url::parse(raw).map_err(|e| format!("download_url is not a URL ({e})"))?;
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        match url.scheme() {
-            "https" => {}
-            "http" if self.local_mode => {}
-            other => return Err(format!("download_url must use https, not {other}")),
-        }
-        if !self.local_mode && is_internal_host(&host) {
-            return Err(format!(
-                "download_url points at an internal address ({host})"
-            ));
-        }
-        let allowed = self
-            .allowed_hosts
-            .iter()
-            .any(|h| match h.strip_prefix('.') {
-                Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
-                None => &host == h,
-            });
-        if !allowed {
-            return Err(format!(
-                "download_url host {host} is not allowed (allowed: {})",
-                self.allowed_hosts.join(", ")
-            ));
-        }
-        Ok(url)
-    }
-}
-
-fn is_internal_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-        }
-        Ok(std::net::IpAddr::V6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-        }
-        Err(_) => false,
-    }
-}
-
 /// DownloadReport's settings, read once at cold start.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub api: ApiConfig,
     pub reports_bucket: String,
     pub reports_prefix: String,
-    pub urls: UrlPolicy,
     pub max_bytes: u64,
 }
 
@@ -99,21 +35,10 @@ impl Config {
         token: Option<config::Secret>,
     ) -> Result<Self, ConfigError> {
         let api = ApiConfig::from_lookup(env, token)?;
-        let mut allowed_hosts = config::list_or(env, "DOWNLOAD_ALLOWED_HOSTS", &[]);
-        if let Some(host) = Url::parse(&api.base_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-        {
-            allowed_hosts.push(host);
-        }
         Ok(Config {
             api,
             reports_bucket: config::required(env, "REPORTS_BUCKET")?,
             reports_prefix: config::string_or(env, "REPORTS_PREFIX", "reports/"),
-            urls: UrlPolicy {
-                allowed_hosts,
-                local_mode: config::parse_or(env, "LOCAL_MODE", false)?,
-            },
             max_bytes: config::parse_or(env, "MAX_REPORT_BYTES", 5 * 1024 * 1024 * 1024)?,
         })
     }
@@ -172,7 +97,10 @@ pub async fn handle(
             input.status.as_str()
         ))
     })?;
+    // The client checks again on every redirect hop; checking here too
+    // refuses a bad URL before any connection, whatever the fetcher.
     let url = config
+        .api
         .urls
         .check(raw_url)
         .map_err(DownloadError::UrlRefused)?;
@@ -363,37 +291,24 @@ mod tests {
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
     }
 
-    #[test]
-    fn url_policy_refuses_other_hosts_plain_http_and_internal_addresses() {
-        let policy = config().urls;
-        assert!(policy.check("https://api.example.com/f.csv").is_ok());
-        assert!(policy.check("https://evil.example.net/f.csv").is_err());
-        assert!(policy.check("http://api.example.com/f.csv").is_err());
-        assert!(policy.check("file:///etc/passwd").is_err());
-        let open = UrlPolicy {
-            allowed_hosts: vec!["169.254.169.254".into(), "10.0.0.1".into()],
-            local_mode: false,
-        };
-        assert!(open
-            .check("https://169.254.169.254/latest/meta-data")
-            .is_err());
-        assert!(open.check("https://10.0.0.1/x").is_err());
-        let local = UrlPolicy {
-            allowed_hosts: vec!["127.0.0.1".into()],
-            local_mode: true,
-        };
-        assert!(local.check("http://127.0.0.1:9100/files/r.csv").is_ok());
-    }
-
-    #[test]
-    fn a_leading_dot_allows_subdomains() {
-        let policy = UrlPolicy {
-            allowed_hosts: vec![".files.example.com".into()],
-            local_mode: false,
-        };
-        assert!(policy.check("https://eu.files.example.com/r.csv").is_ok());
-        assert!(policy
-            .check("https://files.example.com.evil.net/r.csv")
-            .is_err());
+    #[tokio::test]
+    async fn given_a_download_url_on_another_host_then_refused_before_fetching() {
+        let store = MemoryStore::default();
+        for url in [
+            "https://evil.example.net/f.csv",
+            "http://api.example.com/f.csv",
+            "https://169.254.169.254/latest/meta-data",
+        ] {
+            let err = handle(
+                &FakeFetcher(b"a\n1\n", None),
+                &store,
+                &config(),
+                completed(url),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.name(), ErrorName::InputInvalid, "{url}: {err}");
+        }
+        assert!(store.keys().is_empty());
     }
 }

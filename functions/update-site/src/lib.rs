@@ -5,8 +5,9 @@
 //!
 //! The page is streamed: S3 GetObject → CSV reader → askama → a multipart
 //! upload to `archive/<report_id>.html`. Only once that whole page is stored
-//! is it copied over `index.html`, so a failure at any point leaves the
-//! published page as it was. Memory stays at one multipart part plus one
+//! is it copied over `index.html`, with a conditional write that never
+//! replaces a page from a newer report, so a failure at any point leaves the
+//! published page as it was and overlapping runs cannot go back in time. Memory stays at one multipart part plus one
 //! chunk of rows, whatever the report's size.
 
 pub mod render;
@@ -18,7 +19,7 @@ use serde_json::Value;
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
 use shared::payload::{self, PublishedSite, StoredReport};
-use shared::store::{ObjectReader, ObjectWriter, PutRequest, StoreError};
+use shared::store::{ObjectReader, ObjectWriter, PutRequest, StoreError, WriteCondition};
 use tokio_util::io::SyncIoBridge;
 
 pub use render::{render_csv, Limits, PageMeta, RenderError, RenderStats};
@@ -147,24 +148,99 @@ where
         "page rendered"
     );
 
-    let index = PutRequest {
-        bucket: config.site_bucket.clone(),
-        key: config.index_key(),
-        content_type: HTML.into(),
-        cache_control: Some(config.index_cache_control.clone()),
-        ..Default::default()
-    };
-    store.copy(&archive.bucket, &archive.key, &index).await?;
-    tracing::info!(report_id, key = index.key, "index published");
+    let index_updated = publish_index(
+        store.as_ref(),
+        config,
+        &archive,
+        input.created_at,
+        &report_id,
+    )
+    .await?;
+    if index_updated {
+        tracing::info!(report_id, key = config.index_key(), "index published");
+    } else {
+        tracing::warn!(
+            report_id,
+            "index.html already shows a newer report; left it, this page is archived only"
+        );
+    }
 
     Ok(PublishedSite {
         report_id,
         bucket: config.site_bucket.clone(),
-        index_key: index.key,
+        index_key: config.index_key(),
         archive_key: archive.key,
         rows: stats.rows,
         bytes: stored.bytes,
+        index_updated,
     })
+}
+
+/// `index.html`'s metadata names the report it shows, so that a run never
+/// replaces a page made from a newer report.
+pub const META_CREATED_AT: &str = "report-created-at";
+pub const META_REPORT_ID: &str = "report-id";
+
+/// Copies the archived page over `index.html` unless the page there comes
+/// from a newer report. The write is conditional on the ETag just read
+/// (`If-Match`, or `If-None-Match: *` when there is no page yet), so a run
+/// that overlaps another cannot overwrite what the other published between
+/// our look and our write: it looks again. Returns whether the index changed.
+async fn publish_index<S>(
+    store: &S,
+    config: &Config,
+    archive: &PutRequest,
+    created_at: DateTime<Utc>,
+    report_id: &str,
+) -> Result<bool, UpdateError>
+where
+    S: ObjectReader + ObjectWriter,
+{
+    const ATTEMPTS: usize = 4;
+    for _ in 0..ATTEMPTS {
+        let current = store.head(&config.site_bucket, &config.index_key()).await?;
+        let condition = match &current {
+            None => WriteCondition::IfAbsent,
+            Some(info) => {
+                let theirs = info
+                    .metadata
+                    .get(META_CREATED_AT)
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+                if theirs.is_some_and(|t| t > created_at) {
+                    return Ok(false);
+                }
+                info.etag
+                    .clone()
+                    .map_or(WriteCondition::Always, WriteCondition::IfMatch)
+            }
+        };
+        let index = PutRequest {
+            bucket: config.site_bucket.clone(),
+            key: config.index_key(),
+            content_type: HTML.into(),
+            cache_control: Some(config.index_cache_control.clone()),
+            condition,
+            metadata: vec![
+                (
+                    META_CREATED_AT.to_string(),
+                    created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                ),
+                (META_REPORT_ID.to_string(), report_id.to_string()),
+            ],
+        };
+        // Streamed from the archived copy: S3 has no conditional CopyObject.
+        let mut page = store.open(&archive.bucket, &archive.key).await?;
+        match store.put_stream(&index, &mut page).await {
+            Ok(_) => return Ok(true),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(UpdateError::Store(StoreError::Conflict {
+        op: "PutObject",
+        bucket: config.site_bucket.clone(),
+        key: config.index_key(),
+    }))
 }
 
 #[cfg(test)]

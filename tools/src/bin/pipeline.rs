@@ -58,17 +58,17 @@ async fn main() -> ExitCode {
                         .map_err(|e| format!("--input is not JSON: {e}"))?
                 }
                 "--rows" => {
-                    config.rows = value("--rows")?
+                    config.sim.csv.rows = value("--rows")?
                         .parse()
                         .map_err(|e| format!("--rows: {e}"))?
                 }
                 "--polls" => {
-                    config.polls = value("--polls")?
+                    config.sim.polls_to_complete = value("--polls")?
                         .parse()
                         .map_err(|e| format!("--polls: {e}"))?
                 }
                 "--outcome" => {
-                    config.outcome = match value("--outcome")?.as_str() {
+                    config.sim.outcome = match value("--outcome")?.as_str() {
                         "complete" => Outcome::Complete,
                         "fail" => Outcome::Fail,
                         "never" => Outcome::Never,
