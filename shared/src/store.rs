@@ -3,7 +3,8 @@
 //!
 //! Writes are streamed: [`S3Store::put_stream`] sends a small body as one
 //! PutObject and anything larger as a multipart upload of [`PART_SIZE`]
-//! parts, so memory stays at one part whatever the object's size. A multipart
+//! parts, two uploading while the third is read, so memory stays at three
+//! parts whatever the object's size. A multipart
 //! upload that fails, or whose future is dropped, is aborted, so no orphaned
 //! parts are left to bill.
 
@@ -18,6 +19,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinSet;
 
 use crate::config::{self, ConfigError, Lookup};
 use crate::errors::ErrorName;
@@ -175,8 +177,16 @@ impl S3Settings {
     }
 
     pub fn client_from(&self, shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        let mut builder =
-            aws_sdk_s3::config::Builder::from(shared).force_path_style(self.force_path_style);
+        // Upload checksums only where S3 requires them: S3 computes its own
+        // full-object CRC64NVME on every write, which GetObject then verifies,
+        // while per-part CRC32s add CPU per byte and some S3-compatible
+        // stores (s3s-fs among them) report a multipart object's part CRC as
+        // if it were the whole object's, which fails that verification.
+        let mut builder = aws_sdk_s3::config::Builder::from(shared)
+            .force_path_style(self.force_path_style)
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            );
         if let Some(url) = &self.endpoint_url {
             builder = builder.endpoint_url(url);
         }
@@ -243,28 +253,41 @@ impl S3Store {
             upload_id: Some(upload_id.clone()),
         };
 
+        // Parts upload in background tasks while the next part is read, so
+        // the source keeps flowing while S3 is slow or retrying (a paused
+        // source stream would hit its read timeout). At most
+        // PARTS_IN_FLIGHT parts are buffered: memory stays bounded.
+        let mut uploads: JoinSet<Result<CompletedPart, StoreError>> = JoinSet::new();
         let mut parts = Vec::new();
         let mut total = first.len() as u64;
         let mut chunk = first;
         let mut part_number = 1;
         loop {
-            let out = self
-                .client
-                .upload_part()
-                .bucket(&req.bucket)
-                .key(&req.key)
-                .upload_id(&upload_id)
-                .part_number(part_number)
-                .body(ByteStream::from(chunk))
-                .send()
-                .await
-                .map_err(|e| classify("UploadPart", &req.bucket, &req.key, e))?;
-            parts.push(
-                CompletedPart::builder()
+            let (client, bucket, key, id) = (
+                self.client.clone(),
+                req.bucket.clone(),
+                req.key.clone(),
+                upload_id.clone(),
+            );
+            uploads.spawn(async move {
+                let out = client
+                    .upload_part()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .upload_id(&id)
+                    .part_number(part_number)
+                    .body(ByteStream::from(chunk))
+                    .send()
+                    .await
+                    .map_err(|e| classify("UploadPart", &bucket, &key, e))?;
+                Ok(CompletedPart::builder()
                     .part_number(part_number)
                     .set_e_tag(out.e_tag().map(String::from))
-                    .build(),
-            );
+                    .build())
+            });
+            if uploads.len() >= PARTS_IN_FLIGHT {
+                parts.push(join_part(uploads.join_next().await)?);
+            }
             chunk = read_chunk(body, self.part_size)
                 .await
                 .map_err(|source| StoreError::Body {
@@ -278,6 +301,10 @@ impl S3Store {
             total += chunk.len() as u64;
             part_number += 1;
         }
+        while let Some(done) = uploads.join_next().await {
+            parts.push(join_part(Some(done))?);
+        }
+        parts.sort_by_key(|p| p.part_number());
 
         let mut complete = self
             .client
@@ -304,6 +331,29 @@ impl S3Store {
             bytes: total,
             etag: done.e_tag().map(String::from),
         })
+    }
+}
+
+/// Parts being uploaded while the next one is read.
+const PARTS_IN_FLIGHT: usize = 2;
+
+fn join_part(
+    joined: Option<Result<Result<CompletedPart, StoreError>, tokio::task::JoinError>>,
+) -> Result<CompletedPart, StoreError> {
+    match joined {
+        Some(Ok(part)) => part,
+        Some(Err(e)) => Err(StoreError::Unavailable {
+            op: "UploadPart",
+            bucket: String::new(),
+            key: String::new(),
+            reason: format!("the upload task failed: {e}"),
+        }),
+        None => Err(StoreError::Unavailable {
+            op: "UploadPart",
+            bucket: String::new(),
+            key: String::new(),
+            reason: "no upload in flight".into(),
+        }),
     }
 }
 

@@ -239,6 +239,13 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             list.join("\n")
         ));
     }
+    let input_size = serde_json::to_vec(&config.input).map_or(0, |v| v.len());
+    if input_size > statemachine::MAX_PAYLOAD_BYTES {
+        return Err(format!(
+            "the execution input is {input_size} bytes; Step Functions refuses more than {} (StartExecution fails with a ValidationException)",
+            statemachine::MAX_PAYLOAD_BYTES
+        ));
+    }
     std::fs::create_dir_all(&config.work_dir)
         .map_err(|e| format!("{}: {e}", config.work_dir.display()))?;
 

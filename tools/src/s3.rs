@@ -313,6 +313,8 @@ pub fn client(s3: &LocalS3) -> aws_sdk_s3::Client {
         .region(Region::new(REGION))
         .endpoint_url(s3.endpoint_url())
         .force_path_style(true)
+        // As shared::store::S3Settings does, for the same reason.
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
         .credentials_provider(Credentials::new(
             ACCESS_KEY, SECRET_KEY, None, None, "local-s3",
         ))
