@@ -163,9 +163,10 @@ impl LocalS3 {
         let root = root.canonicalize()?;
         let fs = FileSystem::new(&root).map_err(|e| io::Error::other(format!("{e:?}")))?;
         let service = {
-            let mut b = S3ServiceBuilder::new(LocalFs {
+                        let mut b = S3ServiceBuilder::new(LocalFs {
                 fs,
                 root: root.clone(),
+                write_lock: tokio::sync::Mutex::new(()),
             });
             // SigV4 is checked exactly as AWS would: a wrong secret fails here, not in production.
             b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -322,10 +323,14 @@ pub fn client(s3: &LocalS3) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// s3s-fs plus ListMultipartUploads.
+/// s3s-fs plus ListMultipartUploads, and writes made atomic.
 struct LocalFs {
     fs: FileSystem,
     root: PathBuf,
+    /// s3s-fs checks `If-Match`/`If-None-Match` and then writes, so two
+    /// conditional writes racing could both pass. AWS makes the check and the
+    /// write one step; serialising object writes does the same here.
+    write_lock: tokio::sync::Mutex<()>,
 }
 
 /// Writes the whole `impl S3` so that `#[async_trait]` sees the expanded
@@ -357,14 +362,27 @@ impl_s3_delegating! {
         list_buckets: ListBucketsInput => ListBucketsOutput,
         list_objects: ListObjectsInput => ListObjectsOutput,
         list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
-        put_object: PutObjectInput => PutObjectOutput,
+        
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
         upload_part: UploadPartInput => UploadPartOutput,
         upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
         list_parts: ListPartsInput => ListPartsOutput,
-        complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
+        
         abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
-    {
+        {
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let _write = self.write_lock.lock().await;
+        self.fs.put_object(req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let _write = self.write_lock.lock().await;
+        self.fs.complete_multipart_upload(req).await
+    }
 
     /// s3s-fs writes `.bucket-{b64}.object-{b64}.upload-{uuid}.metadata.json`
     /// at create and removes it at complete and abort, so those files are the
