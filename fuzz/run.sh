@@ -37,6 +37,8 @@ for target in "$@"; do
   artifacts="$FUZZ_WORK/artifacts/$target/"
   log="$FUZZ_WORK/logs/$target.log"
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  stamp="$FUZZ_WORK/logs/$target.started"
+  touch "$stamp"
   echo "== fuzz: $target for ${seconds} s (log: $log)"
   # shellcheck disable=SC2086 # FUZZ_ARGS is a list of libFuzzer flags
   fuzz run --target-dir "$FUZZ_TARGET_DIR" "$target" "$work" "fuzz/corpus/$target" -- \
@@ -52,8 +54,7 @@ for target in "$@"; do
     failed+=("$target")
     echo "   FAILED (exit $status): the last lines of $log:"
     tail -n 40 "$log" | sed 's/^/   | /'
-    for crash in "$artifacts"*; do
-      [ -f "$crash" ] || continue
+    find "$artifacts" -type f -newer "$stamp" | while read -r crash; do
       echo "   input: $crash"
       echo "   replay: ${fuzz_cargo[*]} fuzz run --target-dir $FUZZ_TARGET_DIR $target $crash"
     done
