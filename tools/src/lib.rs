@@ -16,6 +16,7 @@
 //! Binaries: `report-sim`, `local-s3` and `dev-servers` (both, on fixed ports,
 //! printing the environment a Lambda needs).
 
+pub mod bench;
 #[doc(hidden)]
 pub mod cli;
 pub mod csvgen;

@@ -1,0 +1,268 @@
+//! Flat memory: peak RSS of DownloadReport (simulator → S3) and UpdateSite
+//! (S3 get → render → S3 multipart put) on 10 MB and 1 GB reports.
+//!
+//! The servers (reporting-API simulator, embedded S3) run in this process;
+//! each handler runs in a fresh child process (this binary re-executed with
+//! the hidden `__child` subcommand), wired exactly as its `main.rs` wires it,
+//! and reports its own `VmHWM`: so peaks never mix, and the servers' memory
+//! is not counted.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use shared::config::ProcessEnv;
+use shared::report_api::HttpReportApi;
+use shared::store::{S3Settings, S3Store};
+
+use super::{human_size, mb, met, proc_status_kib, runtime, Options, ScratchDir, Table};
+use crate::csvgen::CsvSpec;
+use crate::local_run::Layered;
+use crate::s3::LocalS3;
+use crate::simulator::{SimConfig, Simulator};
+
+/// Target: a 128 MB Lambda handles any report.
+pub const TARGET_MIB: f64 = 64.0;
+
+const REPORTS_BUCKET: &str = "reports";
+const SITE_BUCKET: &str = "site";
+
+/// What a child prints as its last stdout line.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChildReport {
+    /// VmHWM after init (runtime, config, clients), before the handler runs.
+    pub init_kib: u64,
+    /// VmHWM at the end: the peak of the whole process.
+    pub peak_kib: u64,
+    pub seconds: f64,
+    pub output: Value,
+}
+
+/// `bench __child <download|update-site> <event-json>`: runs one handler as
+/// its Lambda's `main.rs` would (configuration from the environment), prints
+/// a [`ChildReport`] as JSON.
+pub fn child_main(args: &[String]) -> Result<(), String> {
+    let (which, event) = match args {
+        [w, e] => (w.as_str(), e.as_str()),
+        _ => return Err("usage: bench __child <download|update-site> <event-json>".into()),
+    };
+    let event: Value = serde_json::from_str(event).map_err(|e| format!("event: {e}"))?;
+    let rt = runtime()?;
+    let (init_kib, seconds, output) = rt.block_on(async {
+        let s3 = S3Settings::from_lookup(&ProcessEnv)
+            .map_err(|e| e.to_string())?
+            .client()
+            .await;
+        match which {
+            "download" => {
+                let config = download_report::Config::from_env()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let api = HttpReportApi::new(config.api.clone()).map_err(|e| e.to_string())?;
+                let store = S3Store::new(s3);
+                let init = proc_status_kib("VmHWM").unwrap_or(0);
+                let started = Instant::now();
+                let out = download_report::handle(&api, &store, &config, event)
+                    .await
+                    .map_err(|e| format!("DownloadReport failed: {e}"))?;
+                let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
+                Ok::<_, String>((init, started.elapsed().as_secs_f64(), out))
+            }
+            "update-site" => {
+                let config = update_site::Config::from_env().map_err(|e| e.to_string())?;
+                let store = Arc::new(S3Store::new(s3));
+                let init = proc_status_kib("VmHWM").unwrap_or(0);
+                let started = Instant::now();
+                let out = update_site::handle(store, &config, event, chrono::Utc::now())
+                    .await
+                    .map_err(|e| format!("UpdateSite failed: {e}"))?;
+                let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
+                Ok((init, started.elapsed().as_secs_f64(), out))
+            }
+            other => Err(format!("unknown child {other:?}")),
+        }
+    })?;
+    let report = ChildReport {
+        init_kib,
+        peak_kib: proc_status_kib("VmHWM").ok_or("no VmHWM in /proc/self/status")?,
+        seconds,
+        output,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// Runs `bench __child which event` with `env` and returns its report.
+fn run_child(
+    which: &str,
+    event: &Value,
+    env: &HashMap<String, String>,
+) -> Result<ChildReport, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let out = Command::new(exe)
+        .arg("__child")
+        .arg(which)
+        .arg(event.to_string())
+        .env_remove("REPORT_API_TOKEN_PARAMETER")
+        .env_remove("REPORT_API_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .envs(env)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("spawning the {which} child: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the {which} child failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).map_err(|e| format!("the {which} child printed {last:?}: {e}"))
+}
+
+struct Row {
+    function: &'static str,
+    size: u64,
+    report: ChildReport,
+}
+
+pub fn run(options: &Options) -> Result<(), String> {
+    let sizes: &[u64] = if options.quick {
+        &[1_000_000, 10_000_000]
+    } else {
+        &[10_000_000, 1_000_000_000]
+    };
+    let rt = runtime()?;
+    let mut rows = Vec::new();
+    for &size in sizes {
+        rows.extend(rt.block_on(one_size(size))?);
+    }
+    let mut table = Table::new(
+        "Flat memory: peak RSS of one invocation, in a fresh process",
+        &[
+            "function",
+            "report",
+            "peak RSS MiB",
+            "after init MiB",
+            "handler s",
+            "MB/s",
+            "target ≤ 64 MiB",
+        ],
+    );
+    for r in &rows {
+        let peak = r.report.peak_kib as f64 / 1024.0;
+        let secs = r.report.seconds;
+        table.row(vec![
+            r.function.to_string(),
+            human_size(r.size),
+            format!("{peak:.1}"),
+            format!("{:.1}", r.report.init_kib as f64 / 1024.0),
+            format!("{secs:.2}"),
+            format!("{:.0}", mb(r.size) / secs.max(1e-9)),
+            met(peak <= TARGET_MIB).to_string(),
+        ]);
+    }
+    table.note(
+        "Peak RSS = VmHWM of a child process running the handler as its main.rs wires it \
+         (tokio multi-thread runtime, aws-sdk-s3 client, reqwest), so it includes the runtime \
+         and clients (\"after init\"). The simulator and the embedded S3 server (s3s-fs, on a \
+         temp dir) run in the parent and are not counted. DownloadReport: simulator → \
+         S3 multipart put (8 MiB parts); UpdateSite: S3 get → render → S3 multipart put → copy \
+         to index.html.",
+    );
+    table.print();
+    Ok(())
+}
+
+async fn one_size(size: u64) -> Result<Vec<Row>, String> {
+    let scratch = ScratchDir::new("memory").map_err(|e| format!("temp dir: {e}"))?;
+    let spec = CsvSpec::for_size(size, 11);
+    let bytes = spec.exact_len();
+    eprintln!("bench: memory {} ({} rows)…", human_size(bytes), spec.rows);
+    let sim = Simulator::start(SimConfig {
+        polls_to_complete: 0,
+        csv: spec,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("simulator: {e}"))?;
+    let s3 = LocalS3::start(&scratch.path().join("s3"))
+        .await
+        .map_err(|e| format!("embedded S3: {e}"))?;
+    for b in [REPORTS_BUCKET, SITE_BUCKET] {
+        s3.create_bucket(b)
+            .map_err(|e| format!("bucket {b}: {e}"))?;
+    }
+    let mut env: HashMap<String, String> = HashMap::new();
+    for (k, v) in sim.env_vars().into_iter().chain(s3.env_vars()) {
+        env.insert(k.to_string(), v);
+    }
+    env.insert("LOCAL_MODE".into(), "true".into());
+    env.insert("REPORTS_BUCKET".into(), REPORTS_BUCKET.into());
+    env.insert("SITE_BUCKET".into(), SITE_BUCKET.into());
+    env.insert("RUST_LOG".into(), "off".into());
+
+    // CreateReport and PollReport in-process, to get a COMPLETED report.
+    let layered = Layered(env.clone());
+    let create = create_report::Config::from_lookup(&layered, None).map_err(|e| e.to_string())?;
+    let api = HttpReportApi::new(create.api.clone()).map_err(|e| e.to_string())?;
+    let handle = create_report::handle(&api, &create, json!({}), chrono::Utc::now())
+        .await
+        .map_err(|e| format!("CreateReport: {e}"))?;
+    let poll = poll_report::Config::from_lookup(&layered, None).map_err(|e| e.to_string())?;
+    let outcome = poll_report::handle(
+        &api,
+        &poll,
+        serde_json::to_value(&handle).map_err(|e| e.to_string())?,
+    )
+    .await
+    .map_err(|e| format!("PollReport: {e}"))?;
+    let event = serde_json::to_value(&outcome).map_err(|e| e.to_string())?;
+
+    let mut rows = Vec::new();
+    let (child_env, dl_event) = (env.clone(), event.clone());
+    let download =
+        tokio::task::spawn_blocking(move || run_child("download", &dl_event, &child_env))
+            .await
+            .map_err(|e| e.to_string())??;
+    let stored_bytes = download.output.get("bytes").and_then(Value::as_u64);
+    if stored_bytes != Some(bytes) {
+        return Err(format!(
+            "DownloadReport stored {stored_bytes:?} bytes, expected {bytes}"
+        ));
+    }
+    let stored = download.output.clone();
+    rows.push(Row {
+        function: "DownloadReport",
+        size: bytes,
+        report: download,
+    });
+    let child_env = env.clone();
+    let update = tokio::task::spawn_blocking(move || run_child("update-site", &stored, &child_env))
+        .await
+        .map_err(|e| e.to_string())??;
+    let rendered = update.output.get("rows").and_then(Value::as_u64);
+    if rendered != Some(spec.rows) {
+        return Err(format!(
+            "UpdateSite rendered {rendered:?} rows, expected {}",
+            spec.rows
+        ));
+    }
+    rows.push(Row {
+        function: "UpdateSite",
+        size: bytes,
+        report: update,
+    });
+    s3.shutdown().await;
+    sim.shutdown().await;
+    drop(scratch);
+    Ok(rows)
+}
