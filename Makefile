@@ -18,7 +18,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
+.PHONY: help run test test-rust test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -26,13 +26,16 @@ help: ## list the targets
 run: ## run the whole pipeline offline, end to end (RUN_ARGS='--help' for options)
 	$(CARGO) run --quiet -p report-tools --bin pipeline -- $(RUN_ARGS)
 
-test: test-rust test-serverless ## every test (what CI runs)
+test: test-rust test-cargo-lambda test-serverless ## every test (what CI runs)
 
 test-rust: ## unit + integration tests, and the ASL conformance corpus when ../shared has it
 	$(CARGO) test --workspace --locked
 
 test-conformance: ## only the ASL conformance corpus, with the CLI's summary
 	$(CARGO) run --quiet --release -p statemachine --bin asl -- conformance $${ASL_CONFORMANCE_DIR:-../shared/asl-conformance/cases}
+
+test-cargo-lambda: ## cargo lambda watch + invoke of each step against the dev servers
+	tests/cargo-lambda.sh
 
 lint: ## formatting and clippy, warnings denied
 	$(CARGO) fmt --all --check
@@ -60,7 +63,7 @@ LOCAL_ENV = REPORT_API_URL=http://127.0.0.1:$(SIM_PORT) S3_ENDPOINT_URL=http://1
 	REPORTS_BUCKET=reports SITE_BUCKET=site LOCAL_MODE=true POLL_INITIAL_WAIT_SECONDS=1 RUST_LOG=info
 
 watch: cargo-lambda ## cargo lambda watch (:9000) with the environment pointing at the dev servers
-	env $(LOCAL_ENV) $(CARGO) lambda watch $(addprefix --bin ,$(FUNCTIONS))
+	env $(LOCAL_ENV) $(CARGO) lambda watch
 
 invoke-%: cargo-lambda ## invoke one function on `make watch` with tests/payloads/<Function>.json
 	$(CARGO) lambda invoke $* --data-file tests/payloads/$*.json

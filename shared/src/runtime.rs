@@ -37,7 +37,11 @@ where
 
 /// Replaces a body that is not JSON with `{"$malformed_payload": "<why>"}`.
 pub fn check_body(body: &[u8]) -> Option<Vec<u8>> {
-    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+    // Parse exactly as the runtime will (into a Value): `IgnoredAny` would
+    // skip string contents and numbers, letting through bodies the runtime
+    // then fails on (invalid UTF-8 in a string, a lone surrogate, 1e400),
+    // as the payload fuzz target found.
+    match serde_json::from_slice::<Value>(body) {
         Ok(_) => None,
         Err(e) => Some(
             serde_json::json!({ MALFORMED_PAYLOAD_KEY: e.to_string() })
@@ -95,5 +99,18 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("line 1"));
+    }
+
+    #[test]
+    fn bodies_that_are_json_in_shape_but_not_readable_become_the_marker_too() {
+        // The fuzzer's regressions: fuzz/corpus/payload/regression-check_body-*.
+        for body in [&b"\"\xff\""[..], b"\"\\ud800\"", b"1e400"] {
+            assert!(serde_json::from_slice::<Value>(body).is_err());
+            assert!(
+                check_body(body).is_some(),
+                "{:?} passed the check",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }
