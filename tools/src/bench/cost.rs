@@ -369,7 +369,11 @@ pub fn run(_options: &Options) -> Result<(), String> {
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "–".into()),
             end,
-            format!("{:.0} min", m.virtual_seconds / 60.0),
+            if m.virtual_seconds < 120.0 {
+                format!("{:.0} s", m.virtual_seconds)
+            } else {
+                format!("{:.0} min", m.virtual_seconds / 60.0)
+            },
             format!("{usd:.6}"),
             format!("{:.2}", usd * RUNS_PER_MONTH),
         ]);

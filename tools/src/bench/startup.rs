@@ -233,13 +233,48 @@ fn cold_start(
     result
 }
 
-/// A zip's size, or why there is none.
+/// A zip's size, or why there is none. A zip whose `bootstrap` is a few
+/// bytes (the placeholder some setups leave in `dist/`) is not a build.
 fn zip_size(path: &Path) -> Result<u64, String> {
     let data = std::fs::read(path).map_err(|_| "absent".to_string())?;
     if data.windows(STUB_MARKER.len()).any(|w| w == STUB_MARKER) {
         return Err("placeholder (not a real build)".into());
     }
-    Ok(data.len() as u64)
+    match zip_entry_size(&data, "bootstrap") {
+        Some(n) if n >= MIN_REAL_BOOTSTRAP => Ok(data.len() as u64),
+        Some(n) => Err(format!("placeholder ({n}-byte bootstrap)")),
+        None => Err("not a Lambda zip (no bootstrap)".into()),
+    }
+}
+
+/// A real Rust Lambda binary is megabytes; anything under this is a stand-in.
+const MIN_REAL_BOOTSTRAP: u64 = 64 * 1024;
+
+/// Uncompressed size of entry `name`, from the zip's central directory.
+fn zip_entry_size(data: &[u8], name: &str) -> Option<u64> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(data.get(o..o + 4)?.try_into().ok()?));
+    let eocd = (0..data.len().saturating_sub(21))
+        .rev()
+        .find(|&i| data[i..].starts_with(&[0x50, 0x4b, 0x05, 0x06]))?;
+    let entries = u16_at(eocd + 10)? as usize;
+    let mut at = u32_at(eocd + 16)? as usize;
+    for _ in 0..entries {
+        if u32_at(at)? != 0x0201_4b50 {
+            return None;
+        }
+        let size = u32_at(at + 24)?;
+        let (n, extra, comment) = (
+            u16_at(at + 28)? as usize,
+            u16_at(at + 30)? as usize,
+            u16_at(at + 32)? as usize,
+        );
+        if data.get(at + 46..at + 46 + n)? == name.as_bytes() {
+            return Some(u64::from(size));
+        }
+        at += 46 + n + extra + comment;
+    }
+    None
 }
 
 /// Size of `exe` zipped alone as `bootstrap` with the `zip` tool (-9), like
@@ -341,4 +376,37 @@ pub fn run(options: &Options) -> Result<(), String> {
     ));
     table.print();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_a_zip_made_by_the_zip_tool_then_the_bootstrap_size_is_read() {
+        let Some(_) = Command::new("zip").arg("-v").output().ok() else {
+            return; // no zip tool here: nothing to build the fixture with
+        };
+        let dir = ScratchDir::new("zip-test").unwrap();
+        std::fs::write(dir.path().join("bootstrap"), vec![7u8; 1000]).unwrap();
+        let ok = Command::new("zip")
+            .args(["-q", "-9", "f.zip", "bootstrap"])
+            .current_dir(dir.path())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return;
+        }
+        let data = std::fs::read(dir.path().join("f.zip")).unwrap();
+        assert_eq!(zip_entry_size(&data, "bootstrap"), Some(1000));
+        assert_eq!(zip_entry_size(&data, "other"), None);
+        assert!(zip_size(&dir.path().join("f.zip"))
+            .unwrap_err()
+            .contains("1000-byte"));
+        assert_eq!(
+            zip_size(&dir.path().join("none.zip")).unwrap_err(),
+            "absent"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! A Markdown table with aligned columns: readable on a terminal and
 //! pasteable into the README as is.
 
-/// Columns are right-aligned except the first.
+/// Columns of numbers are right-aligned, the others left-aligned.
 pub struct Table {
     title: String,
     header: Vec<String>,
@@ -36,12 +36,23 @@ impl Table {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
+        // A column is numeric when every non-empty cell starts with a digit.
+        let numeric: Vec<bool> = (0..n)
+            .map(|i| {
+                i > 0
+                    && self.rows.iter().all(|r| {
+                        r.get(i)
+                            .and_then(|c| c.chars().next())
+                            .is_none_or(|c| c.is_ascii_digit() || c == '–')
+                    })
+            })
+            .collect();
         let line = |cells: &[String]| {
             let mut s = String::from("|");
             for (i, w) in widths.iter().enumerate() {
                 let c = cells.get(i).map(String::as_str).unwrap_or("");
                 let pad = w.saturating_sub(c.chars().count());
-                if i == 0 {
+                if !numeric[i] {
                     s.push_str(&format!(" {c}{} |", " ".repeat(pad)));
                 } else {
                     s.push_str(&format!(" {}{c} |", " ".repeat(pad)));
@@ -54,7 +65,7 @@ impl Table {
         out.push('\n');
         let mut rule = String::from("|");
         for (i, w) in widths.iter().enumerate() {
-            if i == 0 {
+            if !numeric[i] {
                 rule.push_str(&format!(" {} |", "-".repeat(*w)));
             } else {
                 rule.push_str(&format!(" {}: |", "-".repeat(w.saturating_sub(1))));
@@ -88,13 +99,13 @@ mod tests {
 
     #[test]
     fn given_rows_then_columns_align_and_the_rule_right_aligns_numbers() {
-        let mut t = Table::new("t", &["name", "n"]);
-        t.row(vec!["a".into(), "1000".into()]);
+        let mut t = Table::new("t", &["name", "n", "word"]);
+        t.row(vec!["a".into(), "1000".into(), "yes".into()]);
         t.note("a note");
         let s = t.render();
         assert_eq!(
             s,
-            "## t\n\n| name |    n |\n| ---- | ---: |\n| a    | 1000 |\n\na note\n"
+            "## t\n\n| name |    n | word |\n| ---- | ---: | ---- |\n| a    | 1000 | yes  |\n\na note\n"
         );
     }
 }
