@@ -163,7 +163,7 @@ impl LocalS3 {
         let root = root.canonicalize()?;
         let fs = FileSystem::new(&root).map_err(|e| io::Error::other(format!("{e:?}")))?;
         let service = {
-                        let mut b = S3ServiceBuilder::new(LocalFs {
+            let mut b = S3ServiceBuilder::new(LocalFs {
                 fs,
                 root: root.clone(),
                 write_lock: tokio::sync::Mutex::new(()),
@@ -362,12 +362,12 @@ impl_s3_delegating! {
         list_buckets: ListBucketsInput => ListBucketsOutput,
         list_objects: ListObjectsInput => ListObjectsOutput,
         list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
-        
+
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
         upload_part: UploadPartInput => UploadPartOutput,
         upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
         list_parts: ListPartsInput => ListPartsOutput,
-        
+
         abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
         {
 
