@@ -230,7 +230,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     let runs = if options.quick { 1 } else { 3 };
     let rows = 10_000;
     let mut walls = Vec::new();
-    let mut states = 0;
+    let (mut states, mut polls) = (0, 0);
     for i in 0..runs {
         eprintln!("bench: offline run {}/{runs} ({rows} rows)…", i + 1);
         let work = scratch.path().join(format!("run-{i}"));
@@ -250,12 +250,17 @@ pub fn run(options: &Options) -> Result<(), String> {
                 report.execution.error, report.execution.cause
             ));
         }
-        states = report
-            .execution
-            .history
-            .iter()
-            .filter(|e| e.event_type.ends_with("StateEntered"))
-            .count();
+        let entered = |name: Option<&str>| {
+            report
+                .execution
+                .history
+                .iter()
+                .filter(|e| e.event_type.ends_with("StateEntered"))
+                .filter(|e| name.is_none() || e.state_name.as_deref() == name)
+                .count()
+        };
+        states = entered(None);
+        polls = entered(Some("PollReport"));
         rt.block_on(async {
             if let Some(s) = report.simulator {
                 s.shutdown().await;
@@ -268,7 +273,6 @@ pub fn run(options: &Options) -> Result<(), String> {
         walls.push(wall);
     }
     walls.sort_by(f64::total_cmp);
-    let polls = RunConfig::default().sim.polls_to_complete;
     let mut t = Table::new(
         "Offline main job: local_run::run (make run), waits skipped, progress off",
         &[

@@ -170,8 +170,8 @@ pub fn run(options: &Options) -> Result<(), String> {
             format!("{:.0}", rate(g.seconds)),
             format!("{:.0}", rate(p.seconds)),
             format!("{:.0}", rate(r.seconds)),
-            format!("{ratio:.2}"),
-            format!("{net_ratio:.2}"),
+            format!("{ratio:.3}"),
+            format!("{net_ratio:.3}"),
             met(ratio >= TARGET_RATIO).to_string(),
         ]);
     }
