@@ -151,12 +151,63 @@ struct Clock {
     skipped: Mutex<f64>,
 }
 
+/// RFC 3339 text with milliseconds, reusing the last text while the
+/// millisecond is unchanged (many events share one).
+#[derive(Default)]
+struct TimestampCache {
+    last: Option<((i64, u32), String)>,
+}
+
+impl TimestampCache {
+    fn format(&mut self, t: DateTime<Utc>) -> String {
+        let key = (t.timestamp(), t.timestamp_subsec_millis());
+        match &self.last {
+            Some((k, text)) if *k == key => text.clone(),
+            _ => {
+                let text = t.to_rfc3339_opts(SecondsFormat::Millis, true);
+                self.last = Some((key, text.clone()));
+                text
+            }
+        }
+    }
+}
+
+/// Counts the bytes serde_json writes, without keeping them.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0 += buf.len();
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of `serde_json::to_string(v)` (0 when it cannot be serialized).
+fn json_len(v: &Value) -> usize {
+    let mut c = ByteCounter(0);
+    match serde_json::to_writer(&mut c, v) {
+        Ok(()) => c.0,
+        Err(_) => 0,
+    }
+}
+
 impl Clock {
     fn elapsed(&self) -> f64 {
         self.start.elapsed().as_secs_f64() + *self.skipped.lock().expect("clock")
     }
     fn now(&self) -> DateTime<Utc> {
-        self.start_wall + chrono::Duration::microseconds((self.elapsed() * 1e6) as i64)
+        self.at(self.elapsed())
+    }
+    /// The wall time `elapsed` seconds after the start.
+    fn at(&self, elapsed: f64) -> DateTime<Utc> {
+        self.start_wall + chrono::Duration::microseconds((elapsed * 1e6) as i64)
     }
     fn advance(&self, secs: f64) {
         *self.skipped.lock().expect("clock") += secs;
@@ -190,6 +241,7 @@ struct Runner<'a> {
     invoker: &'a dyn TaskInvoker,
     opts: &'a RunOptions,
     history: Mutex<Vec<HistoryEvent>>,
+    timestamps: Mutex<TimestampCache>,
     clock: Clock,
     deadline: Option<f64>,
     execution: Value,
@@ -213,6 +265,7 @@ pub async fn execute(
         invoker,
         opts: &options,
         history: Mutex::new(Vec::new()),
+        timestamps: Mutex::new(TimestampCache::default()),
         clock: Clock {
             start: Instant::now(),
             start_wall,
@@ -297,11 +350,13 @@ impl<'a> Runner<'a> {
         let mut h = self.history.lock().expect("history");
         ev.id = h.len() as u64 + 1;
         ev.previous_event_id = h.len() as u64;
-        ev.elapsed_seconds = self.clock.elapsed();
+        let elapsed = self.clock.elapsed();
+        ev.elapsed_seconds = elapsed;
         ev.timestamp = self
-            .clock
-            .now()
-            .to_rfc3339_opts(SecondsFormat::Millis, true);
+            .timestamps
+            .lock()
+            .expect("timestamps")
+            .format(self.clock.at(elapsed));
         let id = ev.id;
         if let Some(o) = &self.opts.observer {
             o.on_event(&ev);
@@ -409,10 +464,7 @@ impl<'a> Runner<'a> {
         scope: &mut Scope,
     ) -> Result<Transition, Failure> {
         let kind = state.kind.as_str();
-        let entered_time = self
-            .clock
-            .now()
-            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let entered_time = self.clock.now();
         let mut ev = self.state_event(&format!("{kind}StateEntered"), &state.name);
         ev.input = Some(raw.clone());
         let entered = self.record(ev);
@@ -455,7 +507,7 @@ impl<'a> Runner<'a> {
     }
 
     fn check_size(&self, who: &str, v: &Value, fatal: bool) -> Result<(), Failure> {
-        let size = serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
+        let size = json_len(v);
         if size > MAX_PAYLOAD_BYTES {
             return Err(Failure {
                 error: "States.DataLimitExceeded".into(),
@@ -500,7 +552,8 @@ impl<'a> Runner<'a> {
         match &path.root {
             Root::Input => path.read(input).map_err(|e| e.message),
             Root::Context => {
-                let ctx = self.context(&sc.state.name, &sc.entered_time, sc.retry(), item);
+                let entered = sc.entered_time.to_rfc3339_opts(SecondsFormat::Millis, true);
+                let ctx = self.context(&sc.state.name, &entered, sc.retry(), item);
                 path.read(&ctx).map_err(|e| e.message)
             }
             Root::Variable(v) => match scope.vars.get(v) {
@@ -849,7 +902,7 @@ impl<'a> Runner<'a> {
             let sc2 = StateCtx {
                 state: st,
                 entered: sc.entered,
-                entered_time: sc.entered_time.clone(),
+                entered_time: sc.entered_time,
                 retry: retry_count,
             };
             let attempt = match st.kind.as_str() {
@@ -1153,7 +1206,7 @@ impl<'a> Runner<'a> {
             let bsc = StateCtx {
                 state: st,
                 entered: sc.entered,
-                entered_time: sc.entered_time.clone(),
+                entered_time: sc.entered_time,
                 retry: sc.retry,
             };
             let max = match batcher.get("MaxItemsPerBatch").and_then(Value::as_u64) {
@@ -1244,7 +1297,8 @@ impl Failure {
 struct StateCtx<'s> {
     state: &'s State,
     entered: u64,
-    entered_time: String,
+    /// `$$.State.EnteredTime` (formatted only when the context is read).
+    entered_time: DateTime<Utc>,
     /// `$$.State.RetryCount`.
     retry: u32,
 }
