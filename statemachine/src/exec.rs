@@ -13,6 +13,7 @@
 //! Map iterations and Parallel branches run one after another, which keeps the
 //! history deterministic and the Task result order equal to the item order.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,7 @@ use serde_json::{json, Map, Value};
 
 use crate::choice;
 use crate::history::{HistoryEvent, Observer};
-use crate::intrinsics;
+use crate::intrinsics::{self, Intrinsic};
 use crate::invoke::{TaskCall, TaskInvoker};
 use crate::model::{function_from_arn_or_name, ResourceKind, State, StateMachine};
 use crate::path::{JsonPath, Root};
@@ -242,6 +243,10 @@ struct Runner<'a> {
     opts: &'a RunOptions,
     history: Mutex<Vec<HistoryEvent>>,
     timestamps: Mutex<TimestampCache>,
+    /// Parsed JSONPath texts of the definition (parsing is pure, so errors are kept too).
+    paths: Mutex<HashMap<String, Arc<Result<JsonPath, String>>>>,
+    /// Parsed intrinsic calls of the definition.
+    calls: Mutex<HashMap<String, Arc<Result<Intrinsic, String>>>>,
     clock: Clock,
     deadline: Option<f64>,
     execution: Value,
@@ -266,6 +271,8 @@ pub async fn execute(
         opts: &options,
         history: Mutex::new(Vec::new()),
         timestamps: Mutex::new(TimestampCache::default()),
+        paths: Mutex::new(HashMap::new()),
+        calls: Mutex::new(HashMap::new()),
         clock: Clock {
             start: Instant::now(),
             start_wall,
@@ -363,6 +370,28 @@ impl<'a> Runner<'a> {
         }
         h.push(ev);
         id
+    }
+
+    /// `JsonPath::parse(text)`, parsed once per execution.
+    fn parse_path(&self, text: &str) -> Arc<Result<JsonPath, String>> {
+        let mut cache = self.paths.lock().expect("paths");
+        if let Some(p) = cache.get(text) {
+            return p.clone();
+        }
+        let p = Arc::new(JsonPath::parse(text));
+        cache.insert(text.to_string(), p.clone());
+        p
+    }
+
+    /// `Intrinsic::parse(text)`, parsed once per execution.
+    fn parse_call(&self, text: &str) -> Arc<Result<Intrinsic, String>> {
+        let mut cache = self.calls.lock().expect("calls");
+        if let Some(c) = cache.get(text) {
+            return c.clone();
+        }
+        let c = Arc::new(Intrinsic::parse(text));
+        cache.insert(text.to_string(), c.clone());
+        c
     }
 
     fn state_event(&self, ty: &str, state: &str) -> HistoryEvent {
@@ -574,10 +603,15 @@ impl<'a> Runner<'a> {
     ) -> Result<Value, String> {
         if intrinsics::is_intrinsic(expr) {
             let resolve = |p: &JsonPath| self.read_path(sc, p, input, scope, item);
-            return intrinsics::evaluate(expr, &resolve);
+            return match &*self.parse_call(expr) {
+                Ok(call) => call.eval(&resolve),
+                Err(e) => Err(e.clone()),
+            };
         }
-        let path = JsonPath::parse(expr)?;
-        self.read_path(sc, &path, input, scope, item)
+        match &*self.parse_path(expr) {
+            Ok(path) => self.read_path(sc, path, input, scope, item),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     /// Resolve a payload template (`Parameters`, `ItemSelector`, `ResultSelector`, `Assign`).
@@ -642,9 +676,12 @@ impl<'a> Runner<'a> {
         doc: &Value,
         scope: &Scope,
     ) -> Result<Value, Failure> {
-        let path =
-            JsonPath::parse(p).map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))?;
-        self.read_path(sc, &path, doc, scope, None)
+        let parsed = self.parse_path(p);
+        let path = match &*parsed {
+            Ok(path) => path,
+            Err(e) => return Err(self.fatal(sc, &format!("Invalid path '{p}' : {e}"))),
+        };
+        self.read_path(sc, path, doc, scope, None)
             .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))
     }
 
@@ -668,8 +705,11 @@ impl<'a> Runner<'a> {
             None => Ok(result),
             Some(Value::Null) => Ok(raw.clone()),
             Some(Value::String(p)) => {
-                let path = JsonPath::parse(p)
-                    .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {e}")))?;
+                let parsed = self.parse_path(p);
+                let path = match &*parsed {
+                    Ok(path) => path,
+                    Err(e) => return Err(self.fatal(sc, &format!("Invalid path '{p}' : {e}"))),
+                };
                 let mut doc = raw.clone();
                 path.write(&mut doc, result)
                     .map_err(|e| self.fatal(sc, &format!("Invalid path '{p}' : {}", e.message)))?;
@@ -747,8 +787,9 @@ impl<'a> Runner<'a> {
         for rule in rules {
             let Some(r) = rule.as_object() else { continue };
             let read = |p: &str| -> Result<Option<Value>, String> {
-                let path = JsonPath::parse(p)?;
-                match self.read_path(sc, &path, &eff, scope, None) {
+                let parsed = self.parse_path(p);
+                let path = parsed.as_ref().as_ref().map_err(Clone::clone)?;
+                match self.read_path(sc, path, &eff, scope, None) {
                     Ok(v) => Ok(Some(v)),
                     Err(_) => Ok(None),
                 }

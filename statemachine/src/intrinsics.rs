@@ -17,8 +17,34 @@ pub type Resolver<'a> = &'a dyn Fn(&JsonPath) -> Result<Value, String>;
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
     Literal(Value),
-    Path(String),
+    /// A path argument, parsed once (a parse error is reported when evaluated).
+    Path(Result<JsonPath, String>),
     Call(String, Vec<Arg>),
+}
+
+/// A parsed intrinsic call, reusable across evaluations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intrinsic {
+    call: Arg,
+}
+
+impl Intrinsic {
+    /// Parse `expr` (the same errors [`evaluate`] reports for a malformed call).
+    pub fn parse(expr: &str) -> Result<Intrinsic, String> {
+        let chars: Vec<char> = expr.trim().chars().collect();
+        let mut pos = 0;
+        let call = parse_arg(&chars, &mut pos)?;
+        skip_ws(&chars, &mut pos);
+        if pos != chars.len() || !matches!(call, Arg::Call(..)) {
+            return Err(format!("Invalid intrinsic function expression: {expr}"));
+        }
+        Ok(Intrinsic { call })
+    }
+
+    /// Evaluate the call, resolving path arguments with `resolve`.
+    pub fn eval(&self, resolve: Resolver<'_>) -> Result<Value, String> {
+        eval_arg(&self.call, resolve)
+    }
 }
 
 /// True when `s` looks like an intrinsic call.
@@ -28,14 +54,7 @@ pub fn is_intrinsic(s: &str) -> bool {
 
 /// Parse and evaluate an intrinsic call expression.
 pub fn evaluate(expr: &str, resolve: Resolver<'_>) -> Result<Value, String> {
-    let chars: Vec<char> = expr.trim().chars().collect();
-    let mut pos = 0;
-    let call = parse_arg(&chars, &mut pos)?;
-    skip_ws(&chars, &mut pos);
-    if pos != chars.len() || !matches!(call, Arg::Call(..)) {
-        return Err(format!("Invalid intrinsic function expression: {expr}"));
-    }
-    eval_arg(&call, resolve)
+    Intrinsic::parse(expr)?.eval(resolve)
 }
 
 fn skip_ws(c: &[char], pos: &mut usize) {
@@ -134,7 +153,7 @@ fn parse_arg(c: &[char], pos: &mut usize) -> Result<Arg, String> {
         }
     }
     if token.starts_with('$') {
-        return Ok(Arg::Path(token));
+        return Ok(Arg::Path(JsonPath::parse(&token)));
     }
     match token.as_str() {
         "true" => Ok(Arg::Literal(Value::Bool(true))),
@@ -150,10 +169,8 @@ fn eval_arg(arg: &Arg, resolve: Resolver<'_>) -> Result<Value, String> {
     match arg {
         Arg::Literal(Value::String(s)) => Ok(Value::String(s.clone())),
         Arg::Literal(v) => Ok(v.clone()),
-        Arg::Path(p) => {
-            let path = JsonPath::parse(p)?;
-            resolve(&path)
-        }
+        Arg::Path(Ok(path)) => resolve(path),
+        Arg::Path(Err(e)) => Err(e.clone()),
         Arg::Call(name, args) => {
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
