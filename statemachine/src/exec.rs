@@ -13,6 +13,7 @@
 //! Map iterations and Parallel branches run one after another, which keeps the
 //! history deterministic and the Task result order equal to the item order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -509,7 +510,7 @@ impl<'a> Runner<'a> {
             "Choice" => self.run_choice(&sc, raw, scope)?,
             "Wait" => self.run_wait(&sc, raw, scope).await?,
             "Succeed" => {
-                let eff = self.input_path(&sc, &raw, scope)?;
+                let eff = self.input_path_owned(&sc, raw, scope)?;
                 (None, self.output_path(&sc, eff, scope)?)
             }
             "Fail" => return Err(self.run_fail(&sc, &raw, scope)),
@@ -661,12 +662,35 @@ impl<'a> Runner<'a> {
     }
 
     fn input_path(&self, sc: &StateCtx<'_>, raw: &Value, scope: &Scope) -> Result<Value, Failure> {
+        self.input_path_cow(sc, raw, scope).map(Cow::into_owned)
+    }
+
+    /// [`Self::input_path`] taking the raw input by value (no copy without `InputPath`).
+    fn input_path_owned(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: Value,
+        scope: &Scope,
+    ) -> Result<Value, Failure> {
         match sc.state.get("InputPath") {
-            None => Ok(raw.clone()),
-            Some(Value::Null) => Ok(json!({})),
-            Some(Value::String(p)) => self.read_field_path(sc, p, raw, scope),
-            Some(other) => Err(self.fatal(sc, &format!("Invalid InputPath {other}"))),
+            None => Ok(raw),
+            Some(_) => self.input_path(sc, &raw, scope),
         }
+    }
+
+    /// [`Self::input_path`], borrowing the raw input when there is no `InputPath`.
+    fn input_path_cow<'v>(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &'v Value,
+        scope: &Scope,
+    ) -> Result<Cow<'v, Value>, Failure> {
+        Ok(Cow::Owned(match sc.state.get("InputPath") {
+            None => return Ok(Cow::Borrowed(raw)),
+            Some(Value::Null) => json!({}),
+            Some(Value::String(p)) => self.read_field_path(sc, p, raw, scope)?,
+            Some(other) => return Err(self.fatal(sc, &format!("Invalid InputPath {other}"))),
+        }))
     }
 
     fn read_field_path(
@@ -758,12 +782,12 @@ impl<'a> Runner<'a> {
         raw: Value,
         scope: &mut Scope,
     ) -> Result<(Option<String>, Value), Failure> {
-        let eff = self.input_path(sc, &raw, scope)?;
+        let eff = self.input_path_cow(sc, &raw, scope)?;
         let result = match (sc.state.get("Result"), sc.state.get("Parameters")) {
             // `Result` is literal: keys ending in `.$` are not evaluated.
             (Some(r), _) => r.clone(),
             (None, Some(p)) => self.template(sc, p, &eff, scope, None)?,
-            (None, None) => eff,
+            (None, None) => eff.into_owned(),
         };
         self.check_size(&sc.state.name, &result, true)?;
         let out = self.finish(sc, &raw, result, scope)?;
@@ -776,7 +800,7 @@ impl<'a> Runner<'a> {
         raw: Value,
         scope: &mut Scope,
     ) -> Result<(Option<String>, Value), Failure> {
-        let eff = self.input_path(sc, &raw, scope)?;
+        let eff = self.input_path_owned(sc, raw, scope)?;
         let empty = vec![];
         let rules = sc
             .state
@@ -832,7 +856,7 @@ impl<'a> Runner<'a> {
         raw: Value,
         scope: &mut Scope,
     ) -> Result<(Option<String>, Value), Failure> {
-        let eff = self.input_path(sc, &raw, scope)?;
+        let eff = self.input_path_owned(sc, raw, scope)?;
         let st = sc.state;
         let secs: f64 = if let Some(s) = st.get("Seconds") {
             s.as_f64().unwrap_or(0.0)
