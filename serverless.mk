@@ -31,24 +31,24 @@ sls-artifacts-present:
 	@missing=""; for a in $(SLS_ARTIFACTS); do [ -f "$$a" ] || missing="$$missing $$a"; done; \
 	if [ -n "$$missing" ]; then echo "missing:$$missing (run 'make build' first)" >&2; exit 1; fi
 
-package: sls-node-modules sls-artifacts-present
+package: sls-node-modules sls-artifacts-present ## sls package offline into .serverless/ (STAGE=dev)
 	$(SLS_ENV) npx --no-install sls package $(SLS_FLAGS)
 	@echo "CloudFormation template: .serverless/cloudformation-template-update-stack.json"
 
 # Deploy refuses stub artifacts: every dist/<Name>.zip must be a real build.
-deploy: sls-node-modules sls-artifacts-present
+deploy: sls-node-modules sls-artifacts-present ## sls deploy (STAGE=prod; needs AWS credentials and make build)
 	@scripts/sls/check-artifacts.sh
 	$(SLS_ENV) npx --no-install sls deploy $(SLS_FLAGS) --verbose
 	$(SLS_ENV) npx --no-install sls info $(SLS_FLAGS) --verbose
 
-sls-info: sls-node-modules
+sls-info: sls-node-modules ## the deployed stack's outputs (SiteUrl)
 	$(SLS_ENV) npx --no-install sls info $(SLS_FLAGS) --verbose
 
 sls-remove: sls-node-modules
 	$(SLS_ENV) npx --no-install sls remove $(SLS_FLAGS)
 
-check-definition:
+check-definition: ## statelint + asl-validator on the definition
 	scripts/sls/check-definition.sh statemachine/report-pipeline.asl.json
 
-test-serverless:
+test-serverless: ## offline packaging checks (sls package, broken copies, linters, template)
 	bash tests/serverless/run.sh
