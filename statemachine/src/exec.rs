@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -150,7 +151,8 @@ pub fn error_matches(error_equals: &[Value], error: &str) -> bool {
 struct Clock {
     start: Instant,
     start_wall: DateTime<Utc>,
-    skipped: Mutex<f64>,
+    /// Virtual seconds skipped so far (an `f64`'s bits).
+    skipped: AtomicU64,
 }
 
 /// RFC 3339 text with milliseconds, reusing the last text while the
@@ -173,6 +175,29 @@ impl TimestampCache {
         }
     }
 }
+
+/// FNV-1a: the parse caches' keys are short texts of the definition, where
+/// SipHash's DoS resistance buys nothing and costs a lot per lookup.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type TextMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
 
 /// Counts the bytes serde_json writes, without keeping them.
 struct ByteCounter(usize);
@@ -202,7 +227,7 @@ fn json_len(v: &Value) -> usize {
 
 impl Clock {
     fn elapsed(&self) -> f64 {
-        self.start.elapsed().as_secs_f64() + *self.skipped.lock().expect("clock")
+        self.start.elapsed().as_secs_f64() + f64::from_bits(self.skipped.load(Ordering::Acquire))
     }
     fn now(&self) -> DateTime<Utc> {
         self.at(self.elapsed())
@@ -212,7 +237,11 @@ impl Clock {
         self.start_wall + chrono::Duration::microseconds((elapsed * 1e6) as i64)
     }
     fn advance(&self, secs: f64) {
-        *self.skipped.lock().expect("clock") += secs;
+        let _ = self
+            .skipped
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |bits| {
+                Some((f64::from_bits(bits) + secs).to_bits())
+            });
     }
 }
 
@@ -245,9 +274,9 @@ struct Runner<'a> {
     history: Mutex<Vec<HistoryEvent>>,
     timestamps: Mutex<TimestampCache>,
     /// Parsed JSONPath texts of the definition (parsing is pure, so errors are kept too).
-    paths: Mutex<HashMap<String, Arc<Result<JsonPath, String>>>>,
+    paths: Mutex<TextMap<Arc<Result<JsonPath, String>>>>,
     /// Parsed intrinsic calls of the definition.
-    calls: Mutex<HashMap<String, Arc<Result<Intrinsic, String>>>>,
+    calls: Mutex<TextMap<Arc<Result<Intrinsic, String>>>>,
     clock: Clock,
     deadline: Option<f64>,
     execution: Value,
@@ -272,12 +301,12 @@ pub async fn execute(
         opts: &options,
         history: Mutex::new(Vec::new()),
         timestamps: Mutex::new(TimestampCache::default()),
-        paths: Mutex::new(HashMap::new()),
-        calls: Mutex::new(HashMap::new()),
+        paths: Mutex::new(TextMap::default()),
+        calls: Mutex::new(TextMap::default()),
         clock: Clock {
             start: Instant::now(),
             start_wall,
-            skipped: Mutex::new(0.0),
+            skipped: AtomicU64::new(0.0f64.to_bits()),
         },
         deadline: machine.timeout_seconds,
         execution: json!({

@@ -53,11 +53,16 @@ pub struct State {
 impl State {
     /// A field of the state.
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.raw.get(field)
+        // A state has a handful of fields: comparing them is cheaper than hashing.
+        if self.raw.len() <= 16 {
+            self.raw.iter().find(|(k, _)| *k == field).map(|(_, v)| v)
+        } else {
+            self.raw.get(field)
+        }
     }
     /// A string field of the state.
     pub fn str(&self, field: &str) -> Option<&str> {
-        self.raw.get(field).and_then(Value::as_str)
+        self.get(field).and_then(Value::as_str)
     }
     /// `Next`, when present.
     pub fn next(&self) -> Option<&str> {
@@ -65,7 +70,7 @@ impl State {
     }
     /// `End: true`.
     pub fn is_end(&self) -> bool {
-        self.raw.get("End").and_then(Value::as_bool) == Some(true)
+        self.get("End").and_then(Value::as_bool) == Some(true)
     }
     /// The kind of Lambda call a Task makes.
     pub fn resource_kind(&self) -> ResourceKind {
