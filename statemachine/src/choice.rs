@@ -8,6 +8,8 @@
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 
+use crate::model::small_get;
+
 /// Reads a path (`$…`, `$$…`, `$var`) for a rule; `Ok(None)` when it does not exist.
 pub type PathReader<'a> = &'a dyn Fn(&str) -> Result<Option<Value>, String>;
 
@@ -60,7 +62,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
 
 /// Evaluate one rule.
 pub fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool, String> {
-    if let Some(Value::Array(rules)) = rule.get("And") {
+    if let Some(Value::Array(rules)) = small_get(rule, "And") {
         for r in rules {
             if !evaluate(as_rule(r)?, read)? {
                 return Ok(false);
@@ -68,7 +70,7 @@ pub fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool,
         }
         return Ok(true);
     }
-    if let Some(Value::Array(rules)) = rule.get("Or") {
+    if let Some(Value::Array(rules)) = small_get(rule, "Or") {
         for r in rules {
             if evaluate(as_rule(r)?, read)? {
                 return Ok(true);
@@ -76,16 +78,15 @@ pub fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool,
         }
         return Ok(false);
     }
-    if let Some(r) = rule.get("Not") {
+    if let Some(r) = small_get(rule, "Not") {
         return Ok(!evaluate(as_rule(r)?, read)?);
     }
     let op = operator_of(rule).ok_or("A Choice rule has no comparison operator.")?;
-    let var_path = rule
-        .get("Variable")
+    let var_path = small_get(rule, "Variable")
         .and_then(Value::as_str)
         .ok_or("A Choice rule has no Variable.")?;
     let var = read(var_path)?;
-    let operand = &rule[op];
+    let operand = small_get(rule, op).unwrap_or_else(|| &rule[op]);
     if op == "IsPresent" {
         return Ok(var.is_some() == (operand == &Value::Bool(true)));
     }

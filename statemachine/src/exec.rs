@@ -29,7 +29,7 @@ use crate::choice;
 use crate::history::{HistoryEvent, Observer};
 use crate::intrinsics::{self, Intrinsic};
 use crate::invoke::{TaskCall, TaskInvoker};
-use crate::model::{function_from_arn_or_name, ResourceKind, State, StateMachine};
+use crate::model::{function_from_arn_or_name, small_get, ResourceKind, State, StateMachine};
 use crate::path::{JsonPath, Root};
 
 /// AWS's payload limit for state input/output: 256 KiB.
@@ -524,7 +524,8 @@ impl<'a> Runner<'a> {
     ) -> Result<Transition, Failure> {
         let kind = state.kind.as_str();
         let entered_time = self.clock.now();
-        let mut ev = self.state_event(&format!("{kind}StateEntered"), &state.name);
+        let mut ev = self.state_event("", &state.name);
+        ev.event_type = [kind, "StateEntered"].concat();
         ev.input = Some(raw.clone());
         let entered = self.record(ev);
         let sc = StateCtx {
@@ -556,7 +557,8 @@ impl<'a> Runner<'a> {
             }
         };
         self.check_size(&state.name, &output, true)?;
-        let mut ev = self.state_event(&format!("{kind}StateExited"), &state.name);
+        let mut ev = self.state_event("", &state.name);
+        ev.event_type = [kind, "StateExited"].concat();
         ev.output = Some(output.clone());
         self.record(ev);
         match next {
@@ -849,8 +851,10 @@ impl<'a> Runner<'a> {
             };
             let hit = choice::evaluate(r, &read).map_err(|e| self.fatal(sc, &e))?;
             if hit {
-                let next = r.get("Next").and_then(Value::as_str).unwrap_or_default();
-                chosen = Some((next.to_string(), r.get("Assign")));
+                let next = small_get(r, "Next")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                chosen = Some((next.to_string(), small_get(r, "Assign")));
                 break;
             }
         }

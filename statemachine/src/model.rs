@@ -53,12 +53,7 @@ pub struct State {
 impl State {
     /// A field of the state.
     pub fn get(&self, field: &str) -> Option<&Value> {
-        // A state has a handful of fields: comparing them is cheaper than hashing.
-        if self.raw.len() <= 16 {
-            self.raw.iter().find(|(k, _)| *k == field).map(|(_, v)| v)
-        } else {
-            self.raw.get(field)
-        }
+        small_get(&self.raw, field)
     }
     /// A string field of the state.
     pub fn str(&self, field: &str) -> Option<&str> {
@@ -102,6 +97,16 @@ impl State {
     pub fn static_function(&self) -> Option<String> {
         let res = self.raw.get("Resource")?;
         static_function_name(res, self.raw.get("Parameters"))
+    }
+}
+
+/// `map.get(key)`; a small map (a state, a Choice rule) is searched by
+/// comparing keys, which is cheaper than hashing the key.
+pub(crate) fn small_get<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if map.len() <= 16 {
+        map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
     }
 }
 
