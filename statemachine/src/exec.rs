@@ -270,8 +270,8 @@ impl Clock {
     }
 }
 
-enum Transition {
-    Next(String, Value),
+enum Transition<'m> {
+    Next(&'m str, Value),
     End(Value),
 }
 
@@ -521,11 +521,11 @@ impl<'a> Runner<'a> {
         scope: &'s mut Scope,
     ) -> BoxFut<'s, Result<Value, Failure>> {
         Box::pin(async move {
-            let mut name = machine.start_at.clone();
+            let mut name: &str = &machine.start_at;
             let mut input = input;
             loop {
                 self.check_deadline()?;
-                let state = machine.state(&name).ok_or_else(|| Failure {
+                let state = machine.state(name).ok_or_else(|| Failure {
                     error: "States.Runtime".into(),
                     cause: Some(format!("The state '{name}' does not exist.")),
                     kind: FailureKind::Fatal,
@@ -541,12 +541,12 @@ impl<'a> Runner<'a> {
         })
     }
 
-    async fn run_state(
+    async fn run_state<'m>(
         &self,
-        state: &State,
+        state: &'m State,
         raw: Value,
         scope: &mut Scope,
-    ) -> Result<Transition, Failure> {
+    ) -> Result<Transition<'m>, Failure> {
         let kind = state.kind.as_str();
         let entered_time = self.clock.now();
         let mut ev = self.state_event("", &state.name);
@@ -621,11 +621,11 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn next_of(&self, sc: &StateCtx<'_>) -> Option<String> {
+    fn next_of<'s>(&self, sc: &StateCtx<'s>) -> Option<&'s str> {
         if sc.state.is_end() {
             None
         } else {
-            sc.state.next().map(str::to_string)
+            sc.state.next()
         }
     }
 
@@ -835,12 +835,12 @@ impl<'a> Runner<'a> {
         Ok(out)
     }
 
-    fn run_pass(
+    fn run_pass<'s>(
         &self,
-        sc: &StateCtx<'_>,
+        sc: &StateCtx<'s>,
         raw: Value,
         scope: &mut Scope,
-    ) -> Result<(Option<String>, Value), Failure> {
+    ) -> Result<(Option<&'s str>, Value), Failure> {
         let eff = self.input_path_cow(sc, &raw, scope)?;
         let result = match (sc.state.get("Result"), sc.state.get("Parameters")) {
             // `Result` is literal: keys ending in `.$` are not evaluated.
@@ -853,20 +853,19 @@ impl<'a> Runner<'a> {
         Ok((self.next_of(sc), out))
     }
 
-    fn run_choice(
+    fn run_choice<'s>(
         &self,
-        sc: &StateCtx<'_>,
+        sc: &StateCtx<'s>,
         raw: Value,
         scope: &mut Scope,
-    ) -> Result<(Option<String>, Value), Failure> {
+    ) -> Result<(Option<&'s str>, Value), Failure> {
         let eff = self.input_path_owned(sc, raw, scope)?;
-        let empty = vec![];
-        let rules = sc
+        let rules: &'s [Value] = sc
             .state
             .get("Choices")
             .and_then(Value::as_array)
-            .unwrap_or(&empty);
-        let mut chosen: Option<(String, Option<&Value>)> = None;
+            .map_or(&[], Vec::as_slice);
+        let mut chosen: Option<(&'s str, Option<&'s Value>)> = None;
         for rule in rules {
             let Some(r) = rule.as_object() else { continue };
             let read = |p: &str| -> Result<Option<Value>, String> {
@@ -882,14 +881,14 @@ impl<'a> Runner<'a> {
                 let next = small_get(r, "Next")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                chosen = Some((next.to_string(), small_get(r, "Assign")));
+                chosen = Some((next, small_get(r, "Assign")));
                 break;
             }
         }
         let (next, rule_assign) = match chosen {
             Some(c) => c,
             None => match sc.state.str("Default") {
-                Some(d) => (d.to_string(), None),
+                Some(d) => (d, None),
                 None => {
                     return Err(Failure::catchable(
                         "States.NoChoiceMatched",
@@ -911,12 +910,12 @@ impl<'a> Runner<'a> {
         Ok((Some(next), out))
     }
 
-    async fn run_wait(
+    async fn run_wait<'s>(
         &self,
-        sc: &StateCtx<'_>,
+        sc: &StateCtx<'s>,
         raw: Value,
         scope: &mut Scope,
-    ) -> Result<(Option<String>, Value), Failure> {
+    ) -> Result<(Option<&'s str>, Value), Failure> {
         let eff = self.input_path_owned(sc, raw, scope)?;
         let st = sc.state;
         let secs: f64 = if let Some(s) = st.get("Seconds") {
@@ -1012,16 +1011,21 @@ impl<'a> Runner<'a> {
     }
 
     /// Task, Parallel and Map: run with Retry/Catch.
-    async fn run_with_handlers(
+    async fn run_with_handlers<'s>(
         &self,
-        sc: &StateCtx<'_>,
+        sc: &StateCtx<'s>,
         raw: Value,
         scope: &mut Scope,
-    ) -> Result<(Option<String>, Value), Failure> {
+    ) -> Result<(Option<&'s str>, Value), Failure> {
         let st = sc.state;
-        let empty = vec![];
-        let retriers = st.get("Retry").and_then(Value::as_array).unwrap_or(&empty);
-        let catchers = st.get("Catch").and_then(Value::as_array).unwrap_or(&empty);
+        let retriers: &'s [Value] = st
+            .get("Retry")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        let catchers: &'s [Value] = st
+            .get("Catch")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
         let mut attempts = vec![0u32; retriers.len()];
         let mut retry_count = 0u32;
         loop {
@@ -1086,7 +1090,7 @@ impl<'a> Runner<'a> {
                 let out = self.result_path_of(sc, c.get("ResultPath"), &raw, err_obj)?;
                 scope.store(assigned);
                 let next = c.get("Next").and_then(Value::as_str).unwrap_or_default();
-                return Ok((Some(next.to_string()), out));
+                return Ok((Some(next), out));
             }
             return Err(failure);
         }
