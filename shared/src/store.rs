@@ -42,6 +42,17 @@ pub enum WriteCondition {
     IfMatch(String),
 }
 
+impl WriteCondition {
+    /// The `If-Match` and `If-None-Match` values S3 takes for this condition.
+    fn headers(&self) -> (Option<String>, Option<String>) {
+        match self {
+            WriteCondition::Always => (None, None),
+            WriteCondition::IfAbsent => (None, Some("*".into())),
+            WriteCondition::IfMatch(etag) => (Some(etag.clone()), None),
+        }
+    }
+}
+
 /// What to write and how it is served.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PutRequest {
@@ -306,7 +317,7 @@ impl S3Store {
         }
         parts.sort_by_key(|p| p.part_number());
 
-        let mut complete = self
+        let complete = self
             .client
             .complete_multipart_upload()
             .bucket(&req.bucket)
@@ -317,12 +328,10 @@ impl S3Store {
                     .set_parts(Some(parts))
                     .build(),
             );
-        match &req.condition {
-            WriteCondition::Always => {}
-            WriteCondition::IfAbsent => complete = complete.if_none_match("*"),
-            WriteCondition::IfMatch(etag) => complete = complete.if_match(etag),
-        }
+        let (if_match, if_none_match) = req.condition.headers();
         let done = complete
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .send()
             .await
             .map_err(|e| classify("CompleteMultipartUpload", &req.bucket, &req.key, e))?;
@@ -558,7 +567,7 @@ impl ObjectWriter for S3Store {
             return self.multipart(req, first, body).await;
         }
         let bytes = first.len() as u64;
-        let mut put = self
+        let put = self
             .client
             .put_object()
             .bucket(&req.bucket)
@@ -567,12 +576,10 @@ impl ObjectWriter for S3Store {
             .set_cache_control(req.cache_control.clone())
             .set_metadata(metadata_map(&req.metadata))
             .body(ByteStream::from(first));
-        match &req.condition {
-            WriteCondition::Always => {}
-            WriteCondition::IfAbsent => put = put.if_none_match("*"),
-            WriteCondition::IfMatch(etag) => put = put.if_match(etag),
-        }
+        let (if_match, if_none_match) = req.condition.headers();
         let out = put
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .send()
             .await
             .map_err(|e| classify("PutObject", &req.bucket, &req.key, e))?;
