@@ -235,7 +235,7 @@ fn missing_paths(machine: &StateMachine) -> Vec<String> {
         for (field, path) in read_paths(state) {
             let parsed = JsonPath::parse(&path)
                 .unwrap_or_else(|e| panic!("{}: {field}: bad path {path}: {e}", state.name));
-            for (origin, sample) in reach.get(&state.name).into_iter().flatten() {
+            for (origin, sample) in reach.get(&*state.name).into_iter().flatten() {
                 if parsed.read(sample).is_err() {
                     problems.push(format!(
                         "{}.{field} reads {path}, absent from {origin}: {sample}",

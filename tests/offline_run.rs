@@ -22,7 +22,7 @@ fn visited(exec: &statemachine::Execution) -> Vec<String> {
     exec.history
         .iter()
         .filter(|e| e.event_type.ends_with("StateEntered"))
-        .filter_map(|e| e.state_name.clone())
+        .filter_map(|e| e.state_name.as_deref().map(str::to_string))
         .collect()
 }
 

@@ -16,6 +16,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::BuildHasherDefault;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -151,6 +152,8 @@ pub fn error_matches(error_equals: &[Value], error: &str) -> bool {
 struct Clock {
     start: Instant,
     start_wall: DateTime<Utc>,
+    /// `start_wall` in microseconds since the epoch.
+    start_micros: i64,
     /// Virtual seconds skipped so far (an `f64`'s bits).
     skipped: AtomicU64,
 }
@@ -159,45 +162,96 @@ struct Clock {
 /// millisecond is unchanged (many events share one).
 #[derive(Default)]
 struct TimestampCache {
-    last: Option<((i64, u32), String)>,
+    /// The millisecond (since the epoch) of `text`.
+    last: Option<(i64, Arc<str>)>,
 }
 
 impl TimestampCache {
-    fn format(&mut self, t: DateTime<Utc>) -> String {
-        let key = (t.timestamp(), t.timestamp_subsec_millis());
+    /// The time `elapsed` seconds after the clock's start.
+    fn format(&mut self, clock: &Clock, elapsed: f64) -> Arc<str> {
+        let ms = (clock.start_micros + (elapsed * 1e6) as i64).div_euclid(1000);
         match &self.last {
-            Some((k, text)) if *k == key => text.clone(),
+            Some((k, text)) if *k == ms => text.clone(),
             _ => {
-                let text = t.to_rfc3339_opts(SecondsFormat::Millis, true);
-                self.last = Some((key, text.clone()));
+                let text: Arc<str> = clock
+                    .at(elapsed)
+                    .to_rfc3339_opts(SecondsFormat::Millis, true)
+                    .into();
+                self.last = Some((ms, text.clone()));
                 text
             }
         }
     }
 }
 
-/// FNV-1a: the parse caches' keys are short texts of the definition, where
-/// SipHash's DoS resistance buys nothing and costs a lot per lookup.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
+/// The history and what stamps its events, behind one lock.
+#[derive(Default)]
+struct Recorder {
+    events: Vec<HistoryEvent>,
+    timestamps: TimestampCache,
 }
 
-impl std::hash::Hasher for Fnv {
+/// Hashes a text's address (two words) with one multiply each, where
+/// SipHash's DoS resistance buys nothing.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// Parse results of the definition's texts (JSONPaths, intrinsic calls),
+/// each parsed once per execution; parse errors are kept too, since parsing
+/// is pure. Keyed by where the text lives: the texts are the definition's,
+/// which outlives the execution, so the address names the text without
+/// hashing its bytes. The text is still compared on a hit, in case a text
+/// from elsewhere comes to occupy an address another one had.
+struct ParseCache<T> {
+    map: HashMap<TextAddr, (Box<str>, Parsed<T>), BuildHasherDefault<AddrHasher>>,
+}
+
+/// A text's address and length.
+type TextAddr = (usize, usize);
+type Parsed<T> = Arc<Result<T, String>>;
+
+impl<T> Default for ParseCache<T> {
+    fn default() -> Self {
+        ParseCache {
+            map: HashMap::default(),
         }
     }
 }
 
-type TextMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+impl<T> ParseCache<T> {
+    fn get_or_parse(
+        &mut self,
+        text: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Arc<Result<T, String>> {
+        let key = (text.as_ptr() as usize, text.len());
+        if let Some((seen, parsed)) = self.map.get(&key) {
+            if **seen == *text {
+                return parsed.clone();
+            }
+        }
+        let parsed = Arc::new(parse(text));
+        self.map.insert(key, (text.into(), parsed.clone()));
+        parsed
+    }
+}
 
 /// Counts the bytes serde_json writes, without keeping them.
 struct ByteCounter(usize);
@@ -270,9 +324,13 @@ impl Clock {
     }
 }
 
+/// A state's input or output: shared by the history and the next state, and
+/// passed on as it is by the states that do not change it.
+type Payload = Arc<Value>;
+
 enum Transition<'m> {
-    Next(&'m str, Value),
-    End(Value),
+    Next(&'m str, Payload),
+    End(Payload),
 }
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -296,12 +354,11 @@ impl Scope {
 struct Runner<'a> {
     invoker: &'a dyn TaskInvoker,
     opts: &'a RunOptions,
-    history: Mutex<Vec<HistoryEvent>>,
-    timestamps: Mutex<TimestampCache>,
-    /// Parsed JSONPath texts of the definition (parsing is pure, so errors are kept too).
-    paths: Mutex<TextMap<Arc<Result<JsonPath, String>>>>,
+    recorder: Mutex<Recorder>,
+    /// Parsed JSONPath texts of the definition.
+    paths: Mutex<ParseCache<JsonPath>>,
     /// Parsed intrinsic calls of the definition.
-    calls: Mutex<TextMap<Arc<Result<Intrinsic, String>>>>,
+    calls: Mutex<ParseCache<Intrinsic>>,
     clock: Clock,
     deadline: Option<f64>,
     execution: Value,
@@ -324,13 +381,13 @@ pub async fn execute(
     let runner = Runner {
         invoker,
         opts: &options,
-        history: Mutex::new(Vec::new()),
-        timestamps: Mutex::new(TimestampCache::default()),
-        paths: Mutex::new(TextMap::default()),
-        calls: Mutex::new(TextMap::default()),
+        recorder: Mutex::new(Recorder::default()),
+        paths: Mutex::new(ParseCache::default()),
+        calls: Mutex::new(ParseCache::default()),
         clock: Clock {
             start: Instant::now(),
             start_wall,
+            start_micros: start_wall.timestamp_micros(),
             skipped: AtomicU64::new(0.0f64.to_bits()),
         },
         deadline: machine.timeout_seconds,
@@ -347,6 +404,7 @@ pub async fn execute(
             "Name": sm_name
         }),
     };
+    let input: Payload = Arc::new(input);
     let mut ev = HistoryEvent::new("ExecutionStarted");
     ev.input = Some(input.clone());
     runner.record(ev);
@@ -394,12 +452,14 @@ pub async fn execute(
             (ExecutionStatus::Failed, None, Some(f.error), f.cause)
         }
     };
+    let history = runner.recorder.into_inner().expect("history").events;
     Execution {
         status,
-        output,
+        // The history keeps its own reference: one copy, at the very end.
+        output: output.map(Arc::unwrap_or_clone),
         error,
         cause,
-        history: runner.history.into_inner().expect("history"),
+        history,
     }
 }
 
@@ -408,50 +468,45 @@ fn runtime_cause(state: &str, entered: u64, msg: &str) -> String {
 }
 
 impl<'a> Runner<'a> {
-    fn record(&self, mut ev: HistoryEvent) -> u64 {
-        let mut h = self.history.lock().expect("history");
-        ev.id = h.len() as u64 + 1;
-        ev.previous_event_id = h.len() as u64;
+    fn record(&self, ev: HistoryEvent) -> u64 {
+        self.record_timed(ev).0
+    }
+
+    /// [`Self::record`], also returning the clock reading the event carries.
+    fn record_timed(&self, mut ev: HistoryEvent) -> (u64, f64) {
+        let mut r = self.recorder.lock().expect("history");
+        ev.id = r.events.len() as u64 + 1;
+        ev.previous_event_id = r.events.len() as u64;
         let elapsed = self.clock.elapsed();
         ev.elapsed_seconds = elapsed;
-        ev.timestamp = self
-            .timestamps
-            .lock()
-            .expect("timestamps")
-            .format(self.clock.at(elapsed));
+        ev.timestamp = r.timestamps.format(&self.clock, elapsed);
         let id = ev.id;
         if let Some(o) = &self.opts.observer {
             o.on_event(&ev);
         }
-        h.push(ev);
-        id
+        r.events.push(ev);
+        (id, elapsed)
     }
 
     /// `JsonPath::parse(text)`, parsed once per execution.
     fn parse_path(&self, text: &str) -> Arc<Result<JsonPath, String>> {
-        let mut cache = self.paths.lock().expect("paths");
-        if let Some(p) = cache.get(text) {
-            return p.clone();
-        }
-        let p = Arc::new(JsonPath::parse(text));
-        cache.insert(text.to_string(), p.clone());
-        p
+        self.paths
+            .lock()
+            .expect("paths")
+            .get_or_parse(text, JsonPath::parse)
     }
 
     /// `Intrinsic::parse(text)`, parsed once per execution.
     fn parse_call(&self, text: &str) -> Arc<Result<Intrinsic, String>> {
-        let mut cache = self.calls.lock().expect("calls");
-        if let Some(c) = cache.get(text) {
-            return c.clone();
-        }
-        let c = Arc::new(Intrinsic::parse(text));
-        cache.insert(text.to_string(), c.clone());
-        c
+        self.calls
+            .lock()
+            .expect("calls")
+            .get_or_parse(text, Intrinsic::parse)
     }
 
-    fn state_event(&self, ty: &str, state: &str) -> HistoryEvent {
+    fn state_event(&self, ty: &'static str, state: &Arc<str>) -> HistoryEvent {
         let mut ev = HistoryEvent::new(ty);
-        ev.state_name = Some(state.to_string());
+        ev.state_name = Some(state.clone());
         ev
     }
 
@@ -517,9 +572,9 @@ impl<'a> Runner<'a> {
     fn run_machine<'s>(
         &'s self,
         machine: &'s StateMachine,
-        input: Value,
+        input: Payload,
         scope: &'s mut Scope,
-    ) -> BoxFut<'s, Result<Value, Failure>> {
+    ) -> BoxFut<'s, Result<Payload, Failure>> {
         Box::pin(async move {
             let mut name: &str = &machine.start_at;
             let mut input = input;
@@ -544,29 +599,31 @@ impl<'a> Runner<'a> {
     async fn run_state<'m>(
         &self,
         state: &'m State,
-        raw: Value,
+        raw: Payload,
         scope: &mut Scope,
     ) -> Result<Transition<'m>, Failure> {
         let kind = state.kind.as_str();
-        let entered_time = self.clock.now();
-        let mut ev = self.state_event("", &state.name);
-        ev.event_type = [kind, "StateEntered"].concat();
+        let (entered_type, exited_type) = event_types(kind);
+        let mut ev = self.state_event(entered_type, &state.name);
         ev.input = Some(raw.clone());
-        let entered = self.record(ev);
+        let (entered, entered_at) = self.record_timed(ev);
         let sc = StateCtx {
             state,
             entered,
-            entered_time,
+            entered_time: self.clock.at(entered_at),
             retry: 0,
         };
         let (next, output) = match kind {
-            "Pass" => self.run_pass(&sc, raw, scope)?,
-            "Task" | "Parallel" | "Map" => self.run_with_handlers(&sc, raw, scope).await?,
-            "Choice" => self.run_choice(&sc, raw, scope)?,
-            "Wait" => self.run_wait(&sc, raw, scope).await?,
+            "Pass" => self.run_pass(&sc, &raw, scope)?,
+            "Task" | "Parallel" | "Map" => {
+                let (next, out) = self.run_with_handlers(&sc, &raw, scope).await?;
+                (next, Arc::new(out))
+            }
+            "Choice" => self.run_choice(&sc, &raw, scope)?,
+            "Wait" => self.run_wait(&sc, &raw, scope).await?,
             "Succeed" => {
-                let eff = self.input_path_owned(&sc, raw, scope)?;
-                (None, self.output_path(&sc, eff, scope)?)
+                let eff = self.input_path_cow(&sc, &raw, scope)?;
+                (None, self.hand_on(&sc, &raw, eff, scope)?)
             }
             "Fail" => return Err(self.run_fail(&sc, &raw, scope)),
             other => {
@@ -582,8 +639,7 @@ impl<'a> Runner<'a> {
             }
         };
         self.check_size(&state.name, &output, true)?;
-        let mut ev = self.state_event("", &state.name);
-        ev.event_type = [kind, "StateExited"].concat();
+        let mut ev = self.state_event(exited_type, &state.name);
         ev.output = Some(output.clone());
         self.record(ev);
         match next {
@@ -720,21 +776,24 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn input_path(&self, sc: &StateCtx<'_>, raw: &Value, scope: &Scope) -> Result<Value, Failure> {
-        self.input_path_cow(sc, raw, scope).map(Cow::into_owned)
-    }
-
-    /// [`Self::input_path`] taking the raw input by value (no copy without `InputPath`).
-    fn input_path_owned(
+    /// The output of a state that hands on its effective input (Choice, Wait,
+    /// Succeed): OutputPath applied to it, or, with neither InputPath nor
+    /// OutputPath, the raw input itself, shared rather than copied.
+    fn hand_on(
         &self,
         sc: &StateCtx<'_>,
-        raw: Value,
+        raw: &Payload,
+        eff: Cow<'_, Value>,
         scope: &Scope,
-    ) -> Result<Value, Failure> {
-        match sc.state.get("InputPath") {
-            None => Ok(raw),
-            Some(_) => self.input_path(sc, &raw, scope),
+    ) -> Result<Payload, Failure> {
+        match (eff, sc.state.get("OutputPath")) {
+            (Cow::Borrowed(_), None) => Ok(raw.clone()),
+            (eff, _) => Ok(Arc::new(self.output_path(sc, eff.into_owned(), scope)?)),
         }
+    }
+
+    fn input_path(&self, sc: &StateCtx<'_>, raw: &Value, scope: &Scope) -> Result<Value, Failure> {
+        self.input_path_cow(sc, raw, scope).map(Cow::into_owned)
     }
 
     /// [`Self::input_path`], borrowing the raw input when there is no `InputPath`.
@@ -838,10 +897,10 @@ impl<'a> Runner<'a> {
     fn run_pass<'s>(
         &self,
         sc: &StateCtx<'s>,
-        raw: Value,
+        raw: &Payload,
         scope: &mut Scope,
-    ) -> Result<(Option<&'s str>, Value), Failure> {
-        let eff = self.input_path_cow(sc, &raw, scope)?;
+    ) -> Result<(Option<&'s str>, Payload), Failure> {
+        let eff = self.input_path_cow(sc, raw, scope)?;
         let result = match (sc.state.get("Result"), sc.state.get("Parameters")) {
             // `Result` is literal: keys ending in `.$` are not evaluated.
             (Some(r), _) => r.clone(),
@@ -849,17 +908,17 @@ impl<'a> Runner<'a> {
             (None, None) => eff.into_owned(),
         };
         self.check_size(&sc.state.name, &result, true)?;
-        let out = self.finish(sc, &raw, result, scope)?;
-        Ok((self.next_of(sc), out))
+        let out = self.finish(sc, raw, result, scope)?;
+        Ok((self.next_of(sc), Arc::new(out)))
     }
 
     fn run_choice<'s>(
         &self,
         sc: &StateCtx<'s>,
-        raw: Value,
+        raw: &Payload,
         scope: &mut Scope,
-    ) -> Result<(Option<&'s str>, Value), Failure> {
-        let eff = self.input_path_owned(sc, raw, scope)?;
+    ) -> Result<(Option<&'s str>, Payload), Failure> {
+        let eff = self.input_path_cow(sc, raw, scope)?;
         let rules: &'s [Value] = sc
             .state
             .get("Choices")
@@ -904,7 +963,7 @@ impl<'a> Runner<'a> {
         };
         let a1 = self.assign(sc, sc.state.get("Assign"), &eff, scope)?;
         let a2 = self.assign(sc, rule_assign, &eff, scope)?;
-        let out = self.output_path(sc, eff, scope)?;
+        let out = self.hand_on(sc, raw, eff, scope)?;
         scope.store(a1);
         scope.store(a2);
         Ok((Some(next), out))
@@ -913,10 +972,10 @@ impl<'a> Runner<'a> {
     async fn run_wait<'s>(
         &self,
         sc: &StateCtx<'s>,
-        raw: Value,
+        raw: &Payload,
         scope: &mut Scope,
-    ) -> Result<(Option<&'s str>, Value), Failure> {
-        let eff = self.input_path_owned(sc, raw, scope)?;
+    ) -> Result<(Option<&'s str>, Payload), Failure> {
+        let eff = self.input_path_cow(sc, raw, scope)?;
         let st = sc.state;
         let secs: f64 = if let Some(s) = st.get("Seconds") {
             s.as_f64().unwrap_or(0.0)
@@ -973,7 +1032,7 @@ impl<'a> Runner<'a> {
         };
         self.wait(secs).await?;
         let assigned = self.assign(sc, st.get("Assign"), &eff, scope)?;
-        let out = self.output_path(sc, eff, scope)?;
+        let out = self.hand_on(sc, raw, eff, scope)?;
         scope.store(assigned);
         Ok((self.next_of(sc), out))
     }
@@ -1014,7 +1073,7 @@ impl<'a> Runner<'a> {
     async fn run_with_handlers<'s>(
         &self,
         sc: &StateCtx<'s>,
-        raw: Value,
+        raw: &Value,
         scope: &mut Scope,
     ) -> Result<(Option<&'s str>, Value), Failure> {
         let st = sc.state;
@@ -1036,13 +1095,13 @@ impl<'a> Runner<'a> {
                 retry: retry_count,
             };
             let attempt = match st.kind.as_str() {
-                "Task" => self.task_attempt(&sc2, &raw, scope, retry_count).await,
-                "Parallel" => self.parallel_attempt(&sc2, &raw, scope).await,
-                _ => self.map_attempt(&sc2, &raw, scope).await,
+                "Task" => self.task_attempt(&sc2, raw, scope, retry_count).await,
+                "Parallel" => self.parallel_attempt(&sc2, raw, scope).await,
+                _ => self.map_attempt(&sc2, raw, scope).await,
             };
             let failure = match attempt {
                 Ok(result) => {
-                    let out = self.finish(sc, &raw, result, scope)?;
+                    let out = self.finish(sc, raw, result, scope)?;
                     return Ok((self.next_of(sc), out));
                 }
                 Err(f) => f,
@@ -1087,7 +1146,7 @@ impl<'a> Runner<'a> {
                 }
                 let err_obj = failure.error_object();
                 let assigned = self.assign(sc, c.get("Assign"), &err_obj, scope)?;
-                let out = self.result_path_of(sc, c.get("ResultPath"), &raw, err_obj)?;
+                let out = self.result_path_of(sc, c.get("ResultPath"), raw, err_obj)?;
                 scope.store(assigned);
                 let next = c.get("Next").and_then(Value::as_str).unwrap_or_default();
                 return Ok((Some(next), out));
@@ -1149,11 +1208,11 @@ impl<'a> Runner<'a> {
         };
         let mut ev = self.state_event("TaskScheduled", &st.name);
         ev.resource = Some(resource.clone());
-        ev.input = Some(params.clone());
+        ev.input = Some(Arc::new(params.clone()));
         self.record(ev);
         self.record(self.state_event("TaskStarted", &st.name));
         let call = TaskCall {
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             function,
             resource: resource.clone(),
             kind: kind.clone(),
@@ -1186,10 +1245,11 @@ impl<'a> Runner<'a> {
                     self.record(ev);
                     return Err(f);
                 }
+                let v = Arc::new(v);
                 let mut ev = self.state_event("TaskSucceeded", &st.name);
                 ev.output = Some(v.clone());
                 self.record(ev);
-                Ok(v)
+                Ok(Arc::unwrap_or_clone(v))
             }
             Err((error, cause)) => {
                 let cause = cause.filter(|c| !c.is_empty());
@@ -1218,8 +1278,11 @@ impl<'a> Runner<'a> {
         let mut results = Vec::with_capacity(st.branches.len());
         for b in &st.branches {
             let mut inner = scope.clone();
-            match self.run_machine(b, input.clone(), &mut inner).await {
-                Ok(v) => results.push(v),
+            match self
+                .run_machine(b, Arc::new(input.clone()), &mut inner)
+                .await
+            {
+                Ok(v) => results.push(Arc::unwrap_or_clone(v)),
                 Err(f) => {
                     let mut ev = self.state_event("ParallelStateFailed", &st.name);
                     ev.error = Some(f.error.clone());
@@ -1371,8 +1434,12 @@ impl<'a> Runner<'a> {
             ev.index = Some(i);
             self.record(ev);
             let mut inner = scope.clone();
-            match self.run_machine(processor, input, &mut inner).await {
+            match self
+                .run_machine(processor, Arc::new(input), &mut inner)
+                .await
+            {
                 Ok(v) => {
+                    let v = Arc::unwrap_or_clone(v);
                     let mut ev = self.state_event("MapIterationSucceeded", &st.name);
                     ev.index = Some(i);
                     self.record(ev);
@@ -1417,6 +1484,23 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// AWS's `…StateEntered` and `…StateExited` event types of a state type.
+fn event_types(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "Pass" => ("PassStateEntered", "PassStateExited"),
+        "Task" => ("TaskStateEntered", "TaskStateExited"),
+        "Choice" => ("ChoiceStateEntered", "ChoiceStateExited"),
+        "Wait" => ("WaitStateEntered", "WaitStateExited"),
+        "Succeed" => ("SucceedStateEntered", "SucceedStateExited"),
+        "Fail" => ("FailStateEntered", "FailStateExited"),
+        "Parallel" => ("ParallelStateEntered", "ParallelStateExited"),
+        "Map" => ("MapStateEntered", "MapStateExited"),
+        // Validation refuses other types; running one anyway fails right
+        // after this event with a cause that names the type.
+        _ => ("StateEntered", "StateExited"),
+    }
+}
+
 impl Failure {
     fn fatalize(mut self) -> Self {
         self.kind = FailureKind::Fatal;
@@ -1456,7 +1540,7 @@ mod tests {
     }
 
     fn types(e: &Execution) -> Vec<&str> {
-        e.history.iter().map(|h| h.event_type.as_str()).collect()
+        e.history.iter().map(|h| h.event_type).collect()
     }
 
     #[tokio::test]
@@ -1661,7 +1745,7 @@ mod tests {
         struct Collect(Mutex<Vec<String>>);
         impl Observer for Collect {
             fn on_event(&self, e: &HistoryEvent) {
-                self.0.lock().unwrap().push(e.event_type.clone());
+                self.0.lock().unwrap().push(e.event_type.to_string());
             }
         }
         let obs = Arc::new(Collect(Mutex::new(Vec::new())));

@@ -1,8 +1,20 @@
 //! Execution history: AWS's event types with ids and previous ids, as JSON or
 //! one line of text per event.
+//!
+//! An event shares what it records instead of copying it: the state name is
+//! the definition's, the input and output are the very values that flow from
+//! state to state (a state's output is the next one's input, one `Arc`), and
+//! events in the same millisecond share one timestamp text. A long execution's
+//! history therefore costs a few machine words per event, not a deep copy of
+//! every payload twice.
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
+
+/// The blank timestamp of a new event (one shared allocation).
+static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
 
 /// One history event (`ExecutionStarted`, `TaskStateEntered`, `TaskFailed`, …).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -11,19 +23,20 @@ pub struct HistoryEvent {
     pub id: u64,
     pub previous_event_id: u64,
     /// RFC 3339 time on the execution's (possibly virtual) clock.
-    pub timestamp: String,
+    pub timestamp: Arc<str>,
     /// Seconds since the execution started, on the same clock.
     pub elapsed_seconds: f64,
+    /// AWS's event type (`TaskStateEntered`, …): one of a fixed set.
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state_name: Option<String>,
+    pub state_name: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<Value>,
+    pub input: Option<Arc<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
+    pub output: Option<Arc<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,13 +48,13 @@ pub struct HistoryEvent {
 
 impl HistoryEvent {
     /// A blank event of `event_type`; the recorder fills id, time and clock.
-    pub fn new(event_type: &str) -> Self {
+    pub fn new(event_type: &'static str) -> Self {
         HistoryEvent {
             id: 0,
             previous_event_id: 0,
-            timestamp: String::new(),
+            timestamp: EMPTY.clone(),
             elapsed_seconds: 0.0,
-            event_type: event_type.to_string(),
+            event_type,
             state_name: None,
             resource: None,
             input: None,

@@ -43,7 +43,7 @@ fn render(m: &StateMachine, prefix: &str, depth: usize, out: &mut String) {
     // Declare states whose id differs from their name, and composites.
     for s in &m.states {
         let sid = id(prefix, &s.name);
-        if sid != s.name {
+        if *sid != *s.name {
             out.push_str(&format!(
                 "{pad}state \"{}\" as {sid}\n",
                 s.name.replace('"', "'")

@@ -6,6 +6,7 @@
 //! function a Task calls) is extracted up front.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -39,21 +40,68 @@ pub enum ResourceKind {
 /// One state of a machine (or of a Parallel branch / Map processor).
 #[derive(Debug, Clone)]
 pub struct State {
-    pub name: String,
+    /// Shared with every history event of the state.
+    pub name: Arc<str>,
     /// `Type` as written (`Pass`, `Task`, …).
     pub kind: String,
-    /// The state's JSON object.
-    pub raw: Map<String, Value>,
+    /// The state's JSON object (private: `hot` indexes into it).
+    raw: Map<String, Value>,
+    /// Copies of the fields read on every visit, found once at parse time
+    /// rather than by comparing keys each time the state runs (`raw` is
+    /// private and never changes, so they cannot go stale).
+    hot: Box<[Option<Value>; HOT_FIELDS.len()]>,
     /// Parallel `Branches`.
     pub branches: Vec<StateMachine>,
     /// Map `ItemProcessor` / `Iterator`.
     pub processor: Option<Box<StateMachine>>,
 }
 
+/// The fields the executor reads each time a state runs.
+const HOT_FIELDS: [&str; 9] = [
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "ResultSelector",
+    "Parameters",
+    "Result",
+    "Assign",
+    "Next",
+    "End",
+];
+
 impl State {
+    fn new(
+        name: &str,
+        kind: String,
+        raw: Map<String, Value>,
+        branches: Vec<StateMachine>,
+        processor: Option<Box<StateMachine>>,
+    ) -> State {
+        let hot = Box::new(HOT_FIELDS.map(|f| raw.get(f).cloned()));
+        State {
+            name: Arc::from(name),
+            kind,
+            raw,
+            hot,
+            branches,
+            processor,
+        }
+    }
+
+    /// The state's JSON object, as written.
+    pub fn raw(&self) -> &Map<String, Value> {
+        &self.raw
+    }
+
     /// A field of the state.
+    #[inline]
     pub fn get(&self, field: &str) -> Option<&Value> {
-        small_get(&self.raw, field)
+        // With `field` a literal, as at every call site, the search below
+        // folds away when inlined.
+        match HOT_FIELDS.iter().position(|f| *f == field) {
+            Some(slot) => self.hot[slot].as_ref(),
+            None => small_get(&self.raw, field),
+        }
     }
     /// A string field of the state.
     pub fn str(&self, field: &str) -> Option<&str> {
@@ -281,13 +329,7 @@ impl StateMachine {
                     Some(p) => Some(Box::new(Self::parse(p, &ql)?)),
                     None => None,
                 };
-                states.push(State {
-                    name: name.clone(),
-                    kind,
-                    raw,
-                    branches,
-                    processor,
-                });
+                states.push(State::new(name, kind, raw, branches, processor));
             }
         }
         Ok(StateMachine {
@@ -305,7 +347,7 @@ impl StateMachine {
 
     /// The state called `name`.
     pub fn state(&self, name: &str) -> Option<&State> {
-        self.states.iter().find(|s| s.name == name)
+        self.states.iter().find(|s| &*s.name == name)
     }
 
     /// Every local function name the Tasks (here and in nested branches) call, sorted and unique.

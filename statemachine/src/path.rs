@@ -410,7 +410,7 @@ fn read_definite(segs: &[Segment], doc: &Value) -> Result<Value, PathError> {
         let last = i + 1 == segs.len();
         let next = match seg {
             Segment::Field(name) => match cur {
-                Value::Object(o) => o.get(name),
+                Value::Object(o) => crate::model::small_get(o, name),
                 other => {
                     return Err(PathError::new(format!(
                         "Expected to find an object with property {} in path {} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",

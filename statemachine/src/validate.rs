@@ -99,7 +99,7 @@ fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>
         }
     }
     for s in &m.states {
-        if !seen.contains(&s.name) {
+        if !seen.contains(&*s.name) {
             c.push(
                 Some(&s.name),
                 None,
@@ -194,7 +194,7 @@ fn exclusive(s: &State, c: &mut Ctx<'_>, fields: &[&str], exactly_one: bool) {
 }
 
 fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
-    let name = s.name.as_str();
+    let name = &*s.name;
     if name.chars().count() > 80 {
         c.push(
             Some(name),

@@ -357,8 +357,8 @@ impl Observer for Progress {
         if !self.enabled {
             return;
         }
-        let name = event.state_name.clone().unwrap_or_default();
-        let t = event.event_type.as_str();
+        let name = event.state_name.as_deref().unwrap_or_default().to_string();
+        let t = event.event_type;
         if t.ends_with("StateEntered") {
             self.entered.lock().unwrap().insert(name, Instant::now());
             return;
@@ -375,7 +375,7 @@ impl Observer for Progress {
                 "{:<16} {:>8.1} ms  {}",
                 name,
                 took,
-                summarize(event.output.as_ref())
+                summarize(event.output.as_deref())
             )
         } else if t == "TaskFailed" || t == "ExecutionFailed" || t == "ExecutionTimedOut" {
             format!(

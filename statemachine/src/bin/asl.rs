@@ -32,7 +32,7 @@ impl Observer for Progress {
     fn on_event(&self, e: &HistoryEvent) {
         let t = e.elapsed_seconds;
         let name = e.state_name.as_deref().unwrap_or("");
-        let ty = e.event_type.as_str();
+        let ty = e.event_type;
         if let Some(kind) = ty.strip_suffix("StateEntered") {
             eprintln!("[{t:>9.3}s] > {name} ({kind})");
         } else if ty.ends_with("StateExited") {
