@@ -14,7 +14,6 @@
 //! - [`pipe`]: streams bytes from synchronous rendering into an async upload.
 //! - [`runtime`]: starts the Lambda runtime; a payload that is not JSON gets a named error.
 //! - [`telemetry`]: logging set-up.
-//! - [`tls`]: the system's root certificates, read once for every client.
 
 pub mod config;
 pub mod errors;
@@ -26,7 +25,6 @@ pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
-pub mod tls;
 pub mod url_policy;
 
 pub use errors::{ErrorName, NamedError};

@@ -368,7 +368,6 @@ impl HttpReportApi {
             .user_agent(concat!("report-pipeline/", env!("CARGO_PKG_VERSION")))
             .redirect(config.urls.redirect_policy())
             .dns_resolver(config.urls.resolver())
-            .tls_certs_only(crate::tls::reqwest_roots())
             .build()
             .map_err(|e| ApiError::Unavailable {
                 context: "building the HTTP client".into(),

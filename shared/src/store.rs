@@ -183,7 +183,8 @@ impl S3Settings {
 
     /// Builds the client once at cold start from the default credential chain.
     pub async fn client(&self) -> aws_sdk_s3::Client {
-        self.client_from(&crate::tls::aws_sdk_config().await)
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        self.client_from(&shared)
     }
 
     pub fn client_from(&self, shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
