@@ -112,6 +112,64 @@ struct Rows<'a> {
     rows: &'a [StringRecord],
 }
 
+impl Rows<'_> {
+    fn cells<'r>(&self, row: &'r StringRecord) -> impl Iterator<Item = Cell<'r>> {
+        row.iter().map(Cell)
+    }
+}
+
+/// A cell's text, HTML-escaped exactly as askama's HTML escaper does it
+/// (`"` `&` `'` `<` `>` become `&#34;` `&#38;` `&#39;` `&#60;` `&#62;`), but
+/// the whole cell is checked first: most cells hold none of them and are then
+/// one copy. Askama's escaper walks every byte and was 42% of rendering time
+/// (perf, 60 MB CSV); a test compares the two on every escapable byte.
+pub struct Cell<'a>(pub &'a str);
+
+impl Cell<'_> {
+    fn write_to(&self, dest: &mut (impl std::fmt::Write + ?Sized)) -> std::fmt::Result {
+        let text = self.0;
+        let bytes = text.as_bytes();
+        // Branch-free over the whole cell, so the compiler vectorizes it.
+        let escapable =
+            |b: u8| (b == b'"') | (b == b'&') | (b == b'\'') | (b == b'<') | (b == b'>');
+        if !bytes.iter().fold(false, |any, &b| any | escapable(b)) {
+            return dest.write_str(text);
+        }
+        let mut done = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let entity = match b {
+                b'"' => "&#34;",
+                b'&' => "&#38;",
+                b'\'' => "&#39;",
+                b'<' => "&#60;",
+                b'>' => "&#62;",
+                _ => continue,
+            };
+            // The escapable bytes are ASCII, so these are char boundaries.
+            dest.write_str(&text[done..i])?;
+            dest.write_str(entity)?;
+            done = i + 1;
+        }
+        dest.write_str(&text[done..])
+    }
+}
+
+impl std::fmt::Display for Cell<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.write_to(f)
+    }
+}
+
+impl askama::FastWritable for Cell<'_> {
+    fn write_into(
+        &self,
+        dest: &mut dyn std::fmt::Write,
+        _: &dyn askama::Values,
+    ) -> askama::Result<()> {
+        self.write_to(dest).map_err(askama::Error::from)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "page_tail.html")]
 struct Tail {
@@ -351,6 +409,33 @@ mod tests {
         let mut out = Vec::new();
         let stats = render_csv(input, &mut out, &meta(), &Limits::default())?;
         Ok((String::from_utf8(out).unwrap(), stats))
+    }
+
+    #[test]
+    fn given_any_text_when_a_cell_is_escaped_then_it_matches_askamas_html_escaper() {
+        // GIVEN texts with every escapable byte, alone, repeated, at either
+        // end, between multi-byte characters, and none at all
+        let mut texts = vec![
+            String::new(),
+            "plain text, no markup".to_string(),
+            "é<ü>ß&\"'😀".to_string(),
+            "<script>alert('x')</script>".to_string(),
+            "a&&b<<c>>d\"\"e''".to_string(),
+            "&".to_string(),
+            "x".repeat(1000) + "<",
+        ];
+        for b in 0u8..128 {
+            texts.push(format!("{}a{}", b as char, b as char));
+        }
+        for text in &texts {
+            // WHEN escaped by Cell and by askama
+            let ours = Cell(text).to_string();
+            let askamas = askama::filters::escape(text, askama::filters::Html)
+                .expect("escaping cannot fail")
+                .to_string();
+            // THEN the output is the same
+            assert_eq!(ours, askamas, "for {text:?}");
+        }
     }
 
     #[test]
