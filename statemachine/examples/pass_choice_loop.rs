@@ -17,19 +17,11 @@ async fn main() {
         .nth(1)
         .map(|a| a.parse().expect("iterations: a whole number"))
         .unwrap_or(100_000);
-    let machine = StateMachine::from_value(json!({
-        "StartAt": "Init",
-        "States": {
-            "Init": {"Type": "Pass", "Parameters": {"i": 0, "n.$": "$.iterations"}, "Next": "Increment"},
-            "Increment": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)", "n.$": "$.n"}, "Next": "Loop"},
-            "Loop": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.i", "NumericLessThanPath": "$.n", "Next": "Increment"}],
-                "Default": "Done"
-            },
-            "Done": {"Type": "Succeed"}
-        }
-    }))
+    // The definition `make bench` runs too (tools/src/bench/executor.rs).
+    let machine = StateMachine::from_value(
+        serde_json::from_str(include_str!("pass_choice_loop.asl.json"))
+            .expect("the loop definition is JSON"),
+    )
     .expect("the loop definition parses");
     let options = RunOptions {
         wait_scale: 0.0,

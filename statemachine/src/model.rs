@@ -44,11 +44,10 @@ pub struct State {
     pub name: Arc<str>,
     /// `Type` as written (`Pass`, `Task`, …).
     pub kind: String,
-    /// The state's JSON object (private: `hot` indexes into it).
+    /// The state's JSON object (private, so `hot` cannot go stale).
     raw: Map<String, Value>,
     /// Copies of the fields read on every visit, found once at parse time
-    /// rather than by comparing keys each time the state runs (`raw` is
-    /// private and never changes, so they cannot go stale).
+    /// rather than by comparing keys each time the state runs.
     hot: Box<[Option<Value>; HOT_FIELDS.len()]>,
     /// Parallel `Branches`.
     pub branches: Vec<StateMachine>,

@@ -22,20 +22,11 @@ const NODE_MAX_ITERATIONS: u64 = 100_000;
 /// The loop: `Init` (1 transition), then `Increment` + `Loop` per
 /// iteration, then `Done` (1): 2·iterations + 2 transitions.
 pub fn loop_definition() -> Value {
-    json!({
-        "Comment": "bench: a counter incremented in a Pass, compared in a Choice",
-        "StartAt": "Init",
-        "States": {
-            "Init": {"Type": "Pass", "Parameters": {"i": 0, "n.$": "$.iterations"}, "Next": "Increment"},
-            "Increment": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)", "n.$": "$.n"}, "Next": "Loop"},
-            "Loop": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.i", "NumericLessThanPath": "$.n", "Next": "Increment"}],
-                "Default": "Done"
-            },
-            "Done": {"Type": "Succeed"}
-        }
-    })
+    // One file, also run alone by statemachine's `pass_choice_loop` example.
+    serde_json::from_str(include_str!(
+        "../../../statemachine/examples/pass_choice_loop.asl.json"
+    ))
+    .expect("the loop definition is JSON")
 }
 
 pub fn expected_transitions(iterations: u64) -> u64 {
