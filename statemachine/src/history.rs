@@ -13,6 +13,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::model::StateType;
+
 /// The blank timestamp of a new event (one shared allocation).
 static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
 
@@ -44,6 +46,23 @@ pub struct HistoryEvent {
     /// Map iteration index, or the item count on `MapStateStarted`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
+}
+
+/// AWS's `…StateEntered` and `…StateExited` event types of a state type.
+pub(crate) fn state_event_types(kind: &StateType) -> (&'static str, &'static str) {
+    match kind {
+        StateType::Pass => ("PassStateEntered", "PassStateExited"),
+        StateType::Task => ("TaskStateEntered", "TaskStateExited"),
+        StateType::Choice => ("ChoiceStateEntered", "ChoiceStateExited"),
+        StateType::Wait => ("WaitStateEntered", "WaitStateExited"),
+        StateType::Succeed => ("SucceedStateEntered", "SucceedStateExited"),
+        StateType::Fail => ("FailStateEntered", "FailStateExited"),
+        StateType::Parallel => ("ParallelStateEntered", "ParallelStateExited"),
+        StateType::Map => ("MapStateEntered", "MapStateExited"),
+        // Validation refuses other types; running one anyway fails right
+        // after this event with a cause that names the type.
+        StateType::Other(_) => ("StateEntered", "StateExited"),
+    }
 }
 
 impl HistoryEvent {

@@ -107,7 +107,7 @@ fn render(m: &StateMachine, prefix: &str, depth: usize, out: &mut String) {
                 ));
             }
         }
-        if s.is_end() || matches!(s.kind.as_str(), "Succeed" | "Fail") {
+        if s.is_end() || s.kind.is_terminal() {
             out.push_str(&format!("{pad}{sid} --> [*]\n"));
         }
     }

@@ -37,13 +37,65 @@ pub enum ResourceKind {
     Other,
 }
 
+/// A state's `Type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateType {
+    Pass,
+    Task,
+    Choice,
+    Wait,
+    Succeed,
+    Fail,
+    Parallel,
+    Map,
+    /// A type ASL does not have, as written (validation refuses it; running
+    /// one fails with a cause that names it).
+    Other(String),
+}
+
+impl StateType {
+    pub fn parse(text: &str) -> StateType {
+        match text {
+            "Pass" => StateType::Pass,
+            "Task" => StateType::Task,
+            "Choice" => StateType::Choice,
+            "Wait" => StateType::Wait,
+            "Succeed" => StateType::Succeed,
+            "Fail" => StateType::Fail,
+            "Parallel" => StateType::Parallel,
+            "Map" => StateType::Map,
+            other => StateType::Other(other.to_string()),
+        }
+    }
+
+    /// `Type` as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StateType::Pass => "Pass",
+            StateType::Task => "Task",
+            StateType::Choice => "Choice",
+            StateType::Wait => "Wait",
+            StateType::Succeed => "Succeed",
+            StateType::Fail => "Fail",
+            StateType::Parallel => "Parallel",
+            StateType::Map => "Map",
+            StateType::Other(s) => s,
+        }
+    }
+
+    /// Succeed and Fail end the machine by their type.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, StateType::Succeed | StateType::Fail)
+    }
+}
+
 /// One state of a machine (or of a Parallel branch / Map processor).
 #[derive(Debug, Clone)]
 pub struct State {
     /// Shared with every history event of the state.
     pub name: Arc<str>,
-    /// `Type` as written (`Pass`, `Task`, …).
-    pub kind: String,
+    /// `Type`, parsed once.
+    pub kind: StateType,
     /// The state's JSON object (private, so `hot` cannot go stale).
     raw: Map<String, Value>,
     /// Copies of the fields read on every visit, found once at parse time
@@ -71,7 +123,7 @@ const HOT_FIELDS: [&str; 9] = [
 impl State {
     fn new(
         name: &str,
-        kind: String,
+        kind: StateType,
         raw: Map<String, Value>,
         branches: Vec<StateMachine>,
         processor: Option<Box<StateMachine>>,
@@ -328,7 +380,13 @@ impl StateMachine {
                     Some(p) => Some(Box::new(Self::parse(p, &ql)?)),
                     None => None,
                 };
-                states.push(State::new(name, kind, raw, branches, processor));
+                states.push(State::new(
+                    name,
+                    StateType::parse(&kind),
+                    raw,
+                    branches,
+                    processor,
+                ));
             }
         }
         Ok(StateMachine {
@@ -360,7 +418,7 @@ impl StateMachine {
 
     fn collect_functions(&self, out: &mut Vec<String>) {
         for s in &self.states {
-            if s.kind == "Task" {
+            if s.kind == StateType::Task {
                 if let Some(f) = s.static_function() {
                     out.push(f);
                 }
@@ -416,7 +474,7 @@ mod tests {
             StateMachine::from_str("StartAt: A\nStates:\n  A:\n    Type: Pass\n    End: true\n")
                 .unwrap();
         assert_eq!(m.start_at, "A");
-        assert_eq!(m.states[0].kind, "Pass");
+        assert_eq!(m.states[0].kind, StateType::Pass);
     }
 
     #[test]

@@ -107,10 +107,7 @@ fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>
             );
         }
     }
-    let terminal = m
-        .states
-        .iter()
-        .any(|s| s.is_end() || matches!(s.kind.as_str(), "Succeed" | "Fail"));
+    let terminal = m.states.iter().any(|s| s.is_end() || s.kind.is_terminal());
     if !terminal {
         c.push(
             None,

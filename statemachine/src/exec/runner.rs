@@ -1,0 +1,225 @@
+//! The run loop and what every state shares: the [`Runner`] of one
+//! execution (history, clock, parse caches), a scope's variables, and
+//! [`StateCtx`], the state being run.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::cache::ParseCache;
+use super::clock::{Clock, TimestampCache};
+use super::failure::Failure;
+use super::RunOptions;
+use crate::history::HistoryEvent;
+use crate::intrinsics::Intrinsic;
+use crate::invoke::TaskInvoker;
+use crate::model::{State, StateMachine};
+use crate::path::JsonPath;
+
+/// A state's input or output: shared by the history and the next state, and
+/// passed on as it is by the states that do not change it.
+pub(super) type Payload = Arc<Value>;
+
+pub(super) enum Transition<'m> {
+    Next(&'m str, Payload),
+    End(Payload),
+}
+
+pub(super) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Per-scope data: workflow variables and, for a Map iteration's ItemSelector, the item.
+#[derive(Clone, Default)]
+pub(super) struct Scope {
+    pub(super) vars: Map<String, Value>,
+}
+
+impl Scope {
+    pub(super) fn store(&mut self, assigned: Option<Value>) {
+        if let Some(Value::Object(o)) = assigned {
+            for (k, v) in o {
+                self.vars.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The history and what stamps its events, behind one lock.
+#[derive(Default)]
+pub(super) struct Recorder {
+    pub(super) events: Vec<HistoryEvent>,
+    timestamps: TimestampCache,
+}
+
+/// One execution's shared state.
+pub(super) struct Runner<'a> {
+    pub(super) invoker: &'a dyn TaskInvoker,
+    pub(super) opts: &'a RunOptions,
+    pub(super) recorder: Mutex<Recorder>,
+    /// Parsed JSONPath texts of the definition.
+    pub(super) paths: Mutex<ParseCache<JsonPath>>,
+    /// Parsed intrinsic calls of the definition.
+    pub(super) calls: Mutex<ParseCache<Intrinsic>>,
+    pub(super) clock: Clock,
+    pub(super) deadline: Option<f64>,
+    /// `$$.Execution` and `$$.StateMachine`.
+    pub(super) execution: Value,
+    pub(super) state_machine: Value,
+}
+
+/// The state being run: what its context object and its causes name.
+pub(super) struct StateCtx<'s> {
+    pub(super) state: &'s State,
+    /// The id of its `…StateEntered` event.
+    pub(super) entered: u64,
+    /// `$$.State.EnteredTime` (formatted only when the context is read).
+    pub(super) entered_time: DateTime<Utc>,
+    /// `$$.State.RetryCount`.
+    pub(super) retry: u32,
+}
+
+impl<'s> StateCtx<'s> {
+    /// The same state on its retry number `retry`.
+    pub(super) fn on_retry(&self, retry: u32) -> StateCtx<'s> {
+        StateCtx {
+            state: self.state,
+            entered: self.entered,
+            entered_time: self.entered_time,
+            retry,
+        }
+    }
+}
+
+impl Runner<'_> {
+    pub(super) fn record(&self, ev: HistoryEvent) -> u64 {
+        self.record_timed(ev).0
+    }
+
+    /// [`Self::record`], also returning the clock reading the event carries.
+    pub(super) fn record_timed(&self, mut ev: HistoryEvent) -> (u64, f64) {
+        let mut r = self.recorder.lock().expect("history");
+        ev.id = r.events.len() as u64 + 1;
+        ev.previous_event_id = r.events.len() as u64;
+        let elapsed = self.clock.elapsed();
+        ev.elapsed_seconds = elapsed;
+        ev.timestamp = r.timestamps.format(&self.clock, elapsed);
+        let id = ev.id;
+        if let Some(o) = &self.opts.observer {
+            o.on_event(&ev);
+        }
+        r.events.push(ev);
+        (id, elapsed)
+    }
+
+    /// `JsonPath::parse(text)`, parsed once per execution.
+    pub(super) fn parse_path(&self, text: &str) -> Arc<Result<JsonPath, String>> {
+        self.paths
+            .lock()
+            .expect("paths")
+            .get_or_parse(text, JsonPath::parse)
+    }
+
+    /// `Intrinsic::parse(text)`, parsed once per execution.
+    pub(super) fn parse_call(&self, text: &str) -> Arc<Result<Intrinsic, String>> {
+        self.calls
+            .lock()
+            .expect("calls")
+            .get_or_parse(text, Intrinsic::parse)
+    }
+
+    pub(super) fn state_event(&self, ty: &'static str, state: &Arc<str>) -> HistoryEvent {
+        let mut ev = HistoryEvent::new(ty);
+        ev.state_name = Some(state.clone());
+        ev
+    }
+
+    pub(super) fn check_deadline(&self) -> Result<(), Failure> {
+        match self.deadline {
+            Some(d) if self.clock.elapsed() > d => Err(Failure::execution_timeout()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sleep `secs` of virtual time; fails when the execution deadline falls inside.
+    pub(super) async fn wait(&self, secs: f64) -> Result<(), Failure> {
+        let secs = secs.max(0.0);
+        let mut todo = secs;
+        let mut hit_deadline = false;
+        if let Some(d) = self.deadline {
+            let left = (d - self.clock.elapsed()).max(0.0);
+            if todo > left {
+                todo = left;
+                hit_deadline = true;
+            }
+        }
+        let real = todo * self.opts.wait_scale.max(0.0);
+        if real > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(real)).await;
+        }
+        self.clock.advance(todo - real);
+        if hit_deadline {
+            self.clock.advance(1e-3);
+            return Err(Failure::execution_timeout());
+        }
+        Ok(())
+    }
+
+    pub(super) fn context(
+        &self,
+        state: &str,
+        entered: &str,
+        retry: u32,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
+        let mut ctx = json!({
+            "Execution": self.execution,
+            "State": {"EnteredTime": entered, "Name": state, "RetryCount": retry},
+            "StateMachine": self.state_machine,
+        });
+        if let Some((i, v)) = item {
+            ctx["Map"] = json!({"Item": {"Index": i, "Value": v}});
+        }
+        ctx
+    }
+
+    pub(super) fn run_machine<'s>(
+        &'s self,
+        machine: &'s StateMachine,
+        input: Payload,
+        scope: &'s mut Scope,
+    ) -> BoxFut<'s, Result<Payload, Failure>> {
+        Box::pin(async move {
+            let mut name: &str = &machine.start_at;
+            let mut input = input;
+            loop {
+                self.check_deadline()?;
+                let state = machine
+                    .state(name)
+                    .ok_or_else(|| Failure::no_such_state(name))?;
+                match self.run_state(state, input, scope).await? {
+                    Transition::Next(n, out) => {
+                        name = n;
+                        input = out;
+                    }
+                    Transition::End(out) => return Ok(out),
+                }
+            }
+        })
+    }
+
+    /// `States.Runtime` in the state `sc`.
+    pub(super) fn fatal(&self, sc: &StateCtx<'_>, msg: &str) -> Failure {
+        Failure::runtime(&sc.state.name, sc.entered, msg)
+    }
+
+    pub(super) fn next_of<'s>(&self, sc: &StateCtx<'s>) -> Option<&'s str> {
+        if sc.state.is_end() {
+            None
+        } else {
+            sc.state.next()
+        }
+    }
+}

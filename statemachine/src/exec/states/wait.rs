@@ -1,0 +1,57 @@
+//! Wait: `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath`, on the virtual clock.
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::choice;
+use crate::exec::failure::{cause, Failure};
+use crate::exec::runner::{Payload, Runner, Scope, StateCtx};
+
+impl Runner<'_> {
+    pub(in crate::exec) async fn run_wait<'s>(
+        &self,
+        sc: &StateCtx<'s>,
+        raw: &Payload,
+        scope: &mut Scope,
+    ) -> Result<(Option<&'s str>, Payload), Failure> {
+        let eff = self.input_path_cow(sc, raw, scope)?;
+        let st = sc.state;
+        let secs: f64 = if let Some(s) = st.get("Seconds") {
+            s.as_f64().unwrap_or(0.0)
+        } else if let Some(Value::String(p)) = st.get("SecondsPath") {
+            let v = self.read_field_path(sc, p, &eff, scope)?;
+            let n = match &v {
+                Value::Number(n) if n.is_i64() || n.is_u64() => n.as_f64().unwrap_or(0.0),
+                _ => return Err(self.fatal(sc, &cause::seconds_path_not_long(p, &v))),
+            };
+            if n < 0.0 {
+                return Err(self.fatal(sc, &cause::seconds_path_negative(p, &v)));
+            }
+            n
+        } else {
+            let (field, text) = if let Some(t) = st.get("Timestamp") {
+                ("Timestamp", t.clone())
+            } else if let Some(Value::String(p)) = st.get("TimestampPath") {
+                ("TimestampPath", self.read_field_path(sc, p, &eff, scope)?)
+            } else {
+                ("Timestamp", Value::Null)
+            };
+            let parsed = text.as_str().and_then(choice::parse_timestamp);
+            match parsed {
+                Some(ts) => {
+                    let target = ts.with_timezone(&Utc);
+                    (target - self.clock.now()).num_milliseconds().max(0) as f64 / 1000.0
+                }
+                None => {
+                    let p = st.str("TimestampPath").unwrap_or("");
+                    return Err(self.fatal(sc, &cause::invalid_timestamp(field, p, &text)));
+                }
+            }
+        };
+        self.wait(secs).await?;
+        let assigned = self.assign(sc, st.get("Assign"), &eff, scope)?;
+        let out = self.hand_on(sc, raw, eff, scope)?;
+        scope.store(assigned);
+        Ok((self.next_of(sc), out))
+    }
+}
