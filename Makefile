@@ -24,7 +24,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
 
 run: ## run the whole pipeline offline, end to end (RUN_ARGS='--help' for options)
-	$(CARGO) run --quiet -p report-tools --bin pipeline -- $(RUN_ARGS)
+	$(CARGO) run --quiet -p offline-runner --bin pipeline -- $(RUN_ARGS)
 
 test: test-rust test-cargo-lambda test-serverless ## every test (what CI runs)
 
@@ -55,7 +55,7 @@ build: cargo-lambda ## four arm64 release zips in dist/<Function>.zip
 	@ls -l $(addprefix dist/,$(addsuffix .zip,$(FUNCTIONS)))
 
 dev-servers: ## start the reporting-API simulator (:9100) and S3 (:9200) for watch/invoke
-	$(CARGO) run --quiet -p report-tools --bin dev-servers -- --sim-port $(SIM_PORT) --s3-port $(S3_PORT) --root $(LOCAL_ROOT)
+	$(CARGO) run --quiet -p local-services --bin dev-servers -- --sim-port $(SIM_PORT) --s3-port $(S3_PORT) --root $(LOCAL_ROOT)
 
 # The environment the functions need to reach the dev servers.
 LOCAL_ENV = REPORT_API_URL=http://127.0.0.1:$(SIM_PORT) S3_ENDPOINT_URL=http://127.0.0.1:$(S3_PORT) S3_FORCE_PATH_STYLE=true \
@@ -75,7 +75,7 @@ diagram: ## regenerate the state machine diagram in README.md from the definitio
 	$(CARGO) run --quiet -p statemachine --bin asl -- mermaid statemachine/report-pipeline.asl.json | scripts/update-diagram.py
 
 bench: ## benchmarks that print figures
-	$(CARGO) run --quiet --release -p report-tools --bin bench -- $(BENCH_ARGS)
+	$(CARGO) run --quiet --release -p benchmarks --bin bench -- $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

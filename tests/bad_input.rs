@@ -2,8 +2,8 @@
 //! nothing is published (the page from an earlier run stays byte-identical,
 //! no multipart upload is left open).
 
+use local_services::simulator::{Fault, Route, SimConfig};
 use pipeline_tests::{Harness, REPORTS_BUCKET, SITE_BUCKET};
-use report_tools::simulator::{Fault, Route, SimConfig};
 use serde_json::{json, Value};
 
 const PREVIOUS_PAGE: &[u8] = b"<!DOCTYPE html><title>yesterday</title>";

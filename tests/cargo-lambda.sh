@@ -29,7 +29,7 @@ wait_port() {
 }
 
 sim_port=$(free_port); s3_port=$(free_port); lambda_port=$(free_port)
-cargo build --quiet -p report-tools --bin dev-servers
+cargo build --quiet -p local-services --bin dev-servers
 # The report completes on the first poll, so the payloads run straight through.
 target/debug/dev-servers --sim-port "$sim_port" --s3-port "$s3_port" --root "$work/s3" --polls 0 > "$work/dev-servers.log" 2>&1 &
 pids+=($!)

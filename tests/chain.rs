@@ -1,9 +1,9 @@
 //! The whole chain in Rust: CreateReport → PollReport until ready →
 //! DownloadReport → UpdateSite, against the simulator and the embedded S3.
 
+use local_services::csvgen::CsvSpec;
+use local_services::simulator::SimConfig;
 use pipeline_tests::{html, Harness, SITE_BUCKET};
-use report_tools::csvgen::CsvSpec;
-use report_tools::simulator::SimConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_report_ready_after_three_polls_when_the_chain_runs_then_the_page_shows_every_row()

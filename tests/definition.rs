@@ -289,7 +289,11 @@ fn every_task_runs_one_of_the_four_functions_and_each_function_is_used() {
     let used: BTreeSet<String> = machine.task_functions().into_iter().collect();
     let expected: BTreeSet<String> = FUNCTIONS.iter().map(|s| s.to_string()).collect();
     assert_eq!(used, expected);
-    for state in machine.states.iter().filter(|s| s.kind == "Task") {
+    for state in machine
+        .states
+        .iter()
+        .filter(|s| s.kind == statemachine::StateType::Task)
+    {
         assert_eq!(
             state.resource_kind(),
             statemachine::ResourceKind::LambdaFunction,
@@ -324,7 +328,11 @@ fn retries_name_only_known_transient_errors_and_lambda_service_errors() {
         "Lambda.TooManyRequestsException",
     ];
     let machine = definition();
-    for state in machine.states.iter().filter(|s| s.kind == "Task") {
+    for state in machine
+        .states
+        .iter()
+        .filter(|s| s.kind == statemachine::StateType::Task)
+    {
         let mut retried = BTreeSet::new();
         for r in state
             .get("Retry")

@@ -11,9 +11,9 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use report_tools::local_run::{self, RunConfig, RunReport};
-use report_tools::s3::{S3Fault, S3Op};
-use report_tools::simulator::{Fault, Gzip, Outcome, Route};
+use local_services::s3::{S3Fault, S3Op};
+use local_services::simulator::{Fault, Gzip, Outcome, Route};
+use offline_runner::local_run::{self, RunConfig, RunReport};
 use serde_json::json;
 use statemachine::ExecutionStatus;
 
@@ -64,7 +64,7 @@ async fn site_state(
     bucket: &str,
 ) -> (Option<Vec<u8>>, BTreeSet<String>, usize) {
     let s3 = report.s3.as_ref().expect("the embedded S3 runs");
-    let client = report_tools::s3::client(s3);
+    let client = local_services::s3::client(s3);
     let page = std::fs::read(s3.object_path(bucket, "index.html")).ok();
     let listed = client
         .list_objects_v2()
@@ -369,7 +369,7 @@ async fn s3_slow_down_once_is_retried_by_the_sdk() {
 async fn s3_internal_error_on_a_part_is_retried_by_the_sdk() {
     case(
         |c| {
-            c.sim.csv = report_tools::csvgen::CsvSpec::for_size(9 * 1024 * 1024, 3);
+            c.sim.csv = local_services::csvgen::CsvSpec::for_size(9 * 1024 * 1024, 3);
             c.s3_faults
                 .push((S3Op::UploadPart, S3Fault::internal_error()));
         },
@@ -408,7 +408,7 @@ async fn a_missing_bucket_fails_as_storage_failed() {
 async fn a_connection_reset_during_a_multipart_upload_aborts_it_and_the_retry_publishes() {
     let ran = case(
         |c| {
-            c.sim.csv = report_tools::csvgen::CsvSpec::for_size(9 * 1024 * 1024, 4);
+            c.sim.csv = local_services::csvgen::CsvSpec::for_size(9 * 1024 * 1024, 4);
             // More resets than the SDK's three attempts per part: at least one
             // invocation fails, its upload is aborted, a retry completes.
             c.s3_faults

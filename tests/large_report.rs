@@ -2,9 +2,9 @@
 //! page is complete and correct. (Memory and speed are measured by the
 //! benchmarks, not asserted here.)
 
+use local_services::csvgen::CsvSpec;
+use local_services::simulator::SimConfig;
 use pipeline_tests::{html, Harness, SITE_BUCKET};
-use report_tools::csvgen::CsvSpec;
-use report_tools::simulator::SimConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_50_mb_report_is_published_whole_with_every_row_and_correct_cells() {

@@ -2,9 +2,9 @@
 //! the local executor, with the handlers in-process against the simulator and
 //! the embedded S3.
 
+use local_services::simulator::Outcome;
+use offline_runner::local_run::{self, RunConfig};
 use pipeline_tests::html;
-use report_tools::local_run::{self, RunConfig};
-use report_tools::simulator::Outcome;
 use statemachine::ExecutionStatus;
 
 fn config(work_dir: &std::path::Path) -> RunConfig {

@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use local_services::simulator::SimConfig;
+use offline_runner::local_run::{self, RunConfig};
 use pipeline_tests::{Harness, SITE_BUCKET};
-use report_tools::local_run::{self, RunConfig};
-use report_tools::simulator::SimConfig;
 use serde_json::json;
 use statemachine::ExecutionStatus;
 
@@ -142,8 +142,8 @@ async fn the_api_token_never_appears_in_logs_payloads_history_or_error_causes() 
         ok.execution.cause
     );
     config.sim.faults.push((
-        report_tools::simulator::Route::Download,
-        report_tools::simulator::Fault::status(403),
+        local_services::simulator::Route::Download,
+        local_services::simulator::Fault::status(403),
     ));
     let failed = local_run::run(&config).await.unwrap();
     assert_eq!(failed.execution.error.as_deref(), Some("Download.Gone"));

@@ -1,9 +1,9 @@
 //! Each step on its own, against the real simulator (HTTP) and the embedded
 //! S3 server, with the same clients the Lambdas use.
 
+use local_services::csvgen::CsvSpec;
+use local_services::simulator::{Dialect, Gzip, SimConfig};
 use pipeline_tests::{Harness, REPORTS_BUCKET, SITE_BUCKET};
-use report_tools::csvgen::CsvSpec;
-use report_tools::simulator::{Dialect, Gzip, SimConfig};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -126,7 +126,7 @@ async fn poll_report_speaks_a_configured_dialect() {
 async fn poll_report_returns_failed_as_a_status_for_the_choice_to_route() {
     let h = Harness::start(SimConfig {
         polls_to_complete: 0,
-        outcome: report_tools::simulator::Outcome::Fail,
+        outcome: local_services::simulator::Outcome::Fail,
         ..Default::default()
     })
     .await;

@@ -32,13 +32,17 @@ pub enum ErrorName {
     StorageUnavailable,
     /// S3 refused the request (access denied, no such bucket or key). Permanent.
     StorageFailed,
+    /// A conditional write to S3 lost to another writer of the same key. Permanent.
+    StorageConflict,
     /// A newer page was published while this run rendered; this run's page is not published. Permanent.
     SiteSuperseded,
+    /// A bug: the function's code panicked (the cause has the panic's message). Permanent.
+    FunctionPanicked,
 }
 
 impl ErrorName {
     /// All names, for documentation and for tests that check the definition.
-    pub const ALL: [ErrorName; 12] = [
+    pub const ALL: [ErrorName; 14] = [
         ErrorName::InputInvalid,
         ErrorName::ReportApiUnavailable,
         ErrorName::ReportApiRejected,
@@ -50,7 +54,9 @@ impl ErrorName {
         ErrorName::CsvLimitExceeded,
         ErrorName::StorageUnavailable,
         ErrorName::StorageFailed,
+        ErrorName::StorageConflict,
         ErrorName::SiteSuperseded,
+        ErrorName::FunctionPanicked,
     ];
 
     /// The `errorType` string.
@@ -67,7 +73,9 @@ impl ErrorName {
             ErrorName::CsvLimitExceeded => "Csv.LimitExceeded",
             ErrorName::StorageUnavailable => "Storage.Unavailable",
             ErrorName::StorageFailed => "Storage.Failed",
+            ErrorName::StorageConflict => "Storage.Conflict",
             ErrorName::SiteSuperseded => "Site.Superseded",
+            ErrorName::FunctionPanicked => "Function.Panicked",
         }
     }
 

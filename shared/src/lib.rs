@@ -12,11 +12,15 @@
 //! - [`store`]: S3 as small traits plus the aws-sdk-s3 implementation (streamed,
 //!   multipart, aborted on failure) and an in-memory fake for unit tests.
 //! - [`pipe`]: streams bytes from synchronous rendering into an async upload.
+//! - [`function`]: the [`function::Function`] each Lambda implements once, built
+//!   by its `main.rs`, the offline runner, the tests and the benchmarks alike.
 //! - [`runtime`]: starts the Lambda runtime; a payload that is not JSON gets a named error.
 //! - [`telemetry`]: logging set-up.
 
+pub mod body;
 pub mod config;
 pub mod errors;
+pub mod function;
 pub mod payload;
 pub mod pipe;
 pub mod polling;

@@ -55,13 +55,6 @@ impl PipeWriter {
         self.tx = None;
         Ok(())
     }
-
-    /// Ends the stream with an error: the reader fails with it.
-    pub fn fail(mut self, err: io::Error) {
-        self.buf.clear();
-        let _ = self.send(Err(err));
-        self.tx = None;
-    }
 }
 
 impl Write for PipeWriter {

@@ -7,7 +7,7 @@
 use crate::config::{ConfigError, Lookup, Secret};
 
 /// Resolves the token: SSM parameter first, then the plain variable, else none.
-pub async fn resolve_token(env: &dyn Lookup) -> Result<Option<Secret>, ConfigError> {
+pub async fn resolve_token(env: &(dyn Lookup + Sync)) -> Result<Option<Secret>, ConfigError> {
     if let Some(parameter) = env.get("REPORT_API_TOKEN_PARAMETER") {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let ssm = aws_sdk_ssm::Client::new(&shared);

@@ -31,5 +31,5 @@ pub use invoke::{
     FnInvoker, LambdaEndpointInvoker, MockInvoker, MockResult, TaskCall, TaskFailure, TaskInvoker,
 };
 pub use mermaid::to_mermaid;
-pub use model::{ParseError, ResourceKind, State, StateMachine};
+pub use model::{ParseError, ResourceKind, State, StateMachine, StateType};
 pub use validate::{validate, ValidationError};

@@ -9,13 +9,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use create_report::CreateReport;
+use download_report::DownloadReport;
 use lambda_runtime::Diagnostic;
-use report_tools::s3::LocalS3;
-use report_tools::simulator::{SimConfig, Simulator};
+use local_services::s3::LocalS3;
+use local_services::simulator::{SimConfig, Simulator};
+use poll_report::PollReport;
 use serde_json::{json, Value};
 use shared::config::Secret;
-use shared::report_api::HttpReportApi;
+use shared::function::Function;
 use shared::store::S3Store;
+use update_site::UpdateSite;
 
 pub const REPORTS_BUCKET: &str = "reports";
 pub const SITE_BUCKET: &str = "site";
@@ -40,7 +44,7 @@ impl Harness {
             .expect("start the S3 server");
         s3.create_bucket(REPORTS_BUCKET).unwrap();
         s3.create_bucket(SITE_BUCKET).unwrap();
-        let client = report_tools::s3::client(&s3);
+        let client = local_services::s3::client(&s3);
         let env: HashMap<String, String> = [
             ("REPORT_API_URL", sim.base_url().to_string()),
             ("REPORTS_BUCKET", REPORTS_BUCKET.into()),
@@ -70,33 +74,52 @@ impl Harness {
         Arc::new(S3Store::new(self.client.clone()))
     }
 
-    pub async fn create(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = create_report::Config::from_lookup(&self.env, self.token.clone())
-            .expect("CreateReport config");
-        let api = HttpReportApi::new(config.api.clone()).unwrap();
-        let out = create_report::handle(&api, &config, input, chrono::Utc::now()).await?;
+    /// The environment a Lambda of this harness gets: [`Harness::env`], the
+    /// S3 server's endpoint and credentials, and [`Harness::token`].
+    pub fn lambda_env(&self) -> HashMap<String, String> {
+        let mut env = self.env.clone();
+        for (k, v) in self.s3.env_vars() {
+            env.entry(k.to_string()).or_insert(v);
+        }
+        match &self.token {
+            Some(t) => env.insert("REPORT_API_TOKEN".into(), t.expose().to_string()),
+            None => env.remove("REPORT_API_TOKEN"),
+        };
+        env
+    }
+
+    /// `F` as its Lambda builds itself at cold start, from [`Harness::lambda_env`].
+    pub async fn function<F: Function>(&self) -> F {
+        F::build(&self.lambda_env())
+            .await
+            .unwrap_or_else(|e| panic!("{} init: {e}", F::NAME))
+    }
+
+    /// One invocation of a freshly built `F`.
+    pub async fn invoke<F: Function>(&self, input: Value) -> Result<Value, Diagnostic> {
+        let out = self
+            .function::<F>()
+            .await
+            .handle(input)
+            .await
+            .map_err(Into::into)?;
         Ok(serde_json::to_value(out).unwrap())
+    }
+
+    pub async fn create(&self, input: Value) -> Result<Value, Diagnostic> {
+        self.invoke::<CreateReport>(input).await
     }
 
     pub async fn poll(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = poll_report::Config::from_lookup(&self.env, self.token.clone())
-            .expect("PollReport config");
-        let api = HttpReportApi::new(config.api.clone()).unwrap();
-        Ok(serde_json::to_value(poll_report::handle(&api, &config, input).await?).unwrap())
+        self.invoke::<PollReport>(input).await
     }
 
     pub async fn download(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = download_report::Config::from_lookup(&self.env, self.token.clone())
-            .expect("DownloadReport config");
-        let api = HttpReportApi::new(config.api.clone()).unwrap();
-        let out = download_report::handle(&api, self.store().as_ref(), &config, input).await?;
-        Ok(serde_json::to_value(out).unwrap())
+        self.invoke::<DownloadReport>(input).await
     }
 
     pub async fn update(&self, input: Value) -> Result<Value, Diagnostic> {
-        let config = update_site::Config::from_lookup(&self.env).expect("UpdateSite config");
-        let out = update_site::handle(self.store(), &config, input, chrono::Utc::now()).await?;
-        Ok(serde_json::to_value(out).unwrap())
+        self.invoke::<UpdateSite>(input).await
     }
 
     /// Polls until the report is no longer in progress (at most `MAX_POLLS`).

@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
+use shared::function::{Function, InitError};
 use shared::payload::{self, CreateReportInput, ReportHandle};
 use shared::polling::PollPolicy;
-use shared::report_api::{ApiConfig, ApiError, ReportCreator};
+use shared::report_api::{ApiConfig, ApiError, HttpReportApi, ReportCreator};
 
 /// CreateReport's settings, read once at cold start.
 #[derive(Debug, Clone)]
@@ -44,11 +45,6 @@ impl Config {
             parameters,
             polling: PollPolicy::from_lookup(env)?,
         })
-    }
-
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let token = shared::secrets::resolve_token(&config::ProcessEnv).await?;
-        Self::from_lookup(&config::ProcessEnv, token)
     }
 }
 
@@ -110,6 +106,30 @@ pub async fn handle(
         max_polls: config.polling.max_polls,
         wait_seconds: config.polling.wait_after(0),
     })
+}
+
+/// CreateReport as deployed: its settings and its reporting-API client, built once.
+pub struct CreateReport {
+    config: Config,
+    api: HttpReportApi,
+}
+
+#[async_trait::async_trait]
+impl Function for CreateReport {
+    const NAME: &'static str = "CreateReport";
+    type Output = ReportHandle;
+    type Error = CreateError;
+
+    async fn build(env: &(dyn Lookup + Sync)) -> Result<Self, InitError> {
+        let token = shared::secrets::resolve_token(env).await?;
+        let config = Config::from_lookup(env, token)?;
+        let api = HttpReportApi::new(config.api.clone())?;
+        Ok(CreateReport { config, api })
+    }
+
+    async fn handle(&self, event: Value) -> Result<ReportHandle, CreateError> {
+        handle(&self.api, &self.config, event, Utc::now()).await
+    }
 }
 
 #[cfg(test)]

@@ -15,9 +15,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
+use shared::function::{Function, InitError};
 use shared::payload::{self, PollOutcome, StoredReport};
-use shared::report_api::{ApiConfig, ApiError, LimitedBody, ReportFetcher};
-use shared::store::{ObjectWriter, PutRequest, StoreError};
+use shared::report_api::{
+    ApiConfig, ApiError, BodyError, HttpReportApi, LimitedBody, ReportFetcher,
+};
+use shared::store::{ObjectWriter, PutRequest, S3Settings, S3Store, StoreError};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// DownloadReport's settings, read once at cold start.
@@ -43,11 +46,6 @@ impl Config {
         })
     }
 
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let token = shared::secrets::resolve_token(&config::ProcessEnv).await?;
-        Self::from_lookup(&config::ProcessEnv, token)
-    }
-
     pub fn report_key(&self, report_id: &str) -> String {
         format!("{}{report_id}.csv", self.reports_prefix)
     }
@@ -63,6 +61,9 @@ pub enum DownloadError {
     NotCsv(String),
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// Reading the download itself failed before anything was stored.
+    #[error("reading the report from the reporting API failed: {0}")]
+    Body(#[source] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -73,6 +74,7 @@ impl NamedError for DownloadError {
             DownloadError::Input(_) | DownloadError::UrlRefused(_) => ErrorName::InputInvalid,
             DownloadError::NotCsv(_) => ErrorName::CsvMalformed,
             DownloadError::Api(e) => e.name(),
+            DownloadError::Body(e) => BodyError::classify(e),
             DownloadError::Store(e) => e.name(),
         }
     }
@@ -115,11 +117,7 @@ pub async fn handle(
     }
     let mut body =
         BufReader::with_capacity(64 * 1024, LimitedBody::new(download.body, config.max_bytes));
-    let head = body.fill_buf().await.map_err(|source| StoreError::Body {
-        bucket: config.reports_bucket.clone(),
-        key: config.report_key(&report_id),
-        source,
-    })?;
+    let head = body.fill_buf().await.map_err(DownloadError::Body)?;
     if head.is_empty() {
         return Err(DownloadError::NotCsv("the body is empty".into()));
     }
@@ -151,6 +149,39 @@ pub async fn handle(
 
 fn created_at(input: &PollOutcome) -> DateTime<Utc> {
     input.report.created_at
+}
+
+/// DownloadReport as deployed: its settings, the reporting-API client and
+/// the S3 client, built once.
+pub struct DownloadReport {
+    config: Config,
+    api: HttpReportApi,
+    store: S3Store,
+}
+
+#[async_trait::async_trait]
+impl Function for DownloadReport {
+    const NAME: &'static str = "DownloadReport";
+    type Output = StoredReport;
+    type Error = DownloadError;
+
+    async fn build(env: &(dyn Lookup + Sync)) -> Result<Self, InitError> {
+        let token = shared::secrets::resolve_token(env).await?;
+        let config = Config::from_lookup(env, token)?;
+        // This is the one function with both clients, and each reads the
+        // system's root certificates when built (about 3 ms): build the
+        // reporting-API client on a blocking thread while the S3 client is
+        // built here, so init takes the longer of the two, not their sum.
+        let api_config = config.api.clone();
+        let api = tokio::task::spawn_blocking(move || HttpReportApi::new(api_config));
+        let store = S3Store::new(S3Settings::from_lookup(env)?.client().await);
+        let api = api.await??;
+        Ok(DownloadReport { config, api, store })
+    }
+
+    async fn handle(&self, event: Value) -> Result<StoredReport, DownloadError> {
+        handle(&self.api, &self.store, &self.config, event).await
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@
 use serde_json::Value;
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
+use shared::function::{Function, InitError};
 use shared::payload::{self, PollOutcome, ReportHandle};
 use shared::polling::PollPolicy;
-use shared::report_api::{ApiConfig, ApiError, StatusReader};
+use shared::report_api::{ApiConfig, ApiError, HttpReportApi, StatusReader};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,11 +31,6 @@ impl Config {
             api: ApiConfig::from_lookup(env, token)?,
             polling: PollPolicy::from_lookup(env)?,
         })
-    }
-
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let token = shared::secrets::resolve_token(&config::ProcessEnv).await?;
-        Self::from_lookup(&config::ProcessEnv, token)
     }
 }
 
@@ -82,6 +78,30 @@ pub async fn handle(
         status: reply.status,
         download_url: reply.download_url,
     })
+}
+
+/// PollReport as deployed: its settings and its reporting-API client, built once.
+pub struct PollReport {
+    config: Config,
+    api: HttpReportApi,
+}
+
+#[async_trait::async_trait]
+impl Function for PollReport {
+    const NAME: &'static str = "PollReport";
+    type Output = PollOutcome;
+    type Error = PollError;
+
+    async fn build(env: &(dyn Lookup + Sync)) -> Result<Self, InitError> {
+        let token = shared::secrets::resolve_token(env).await?;
+        let config = Config::from_lookup(env, token)?;
+        let api = HttpReportApi::new(config.api.clone())?;
+        Ok(PollReport { config, api })
+    }
+
+    async fn handle(&self, event: Value) -> Result<PollOutcome, PollError> {
+        handle(&self.api, &self.config, event).await
+    }
 }
 
 #[cfg(test)]

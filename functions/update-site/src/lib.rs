@@ -18,8 +18,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
+use shared::function::{Function, InitError};
 use shared::payload::{self, PublishedSite, StoredReport};
-use shared::store::{ObjectReader, ObjectWriter, PutRequest, StoreError, WriteCondition};
+use shared::store::{
+    ObjectReader, ObjectWriter, PutRequest, S3Settings, S3Store, StoreError, WriteCondition,
+};
 use tokio_util::io::SyncIoBridge;
 
 pub use render::{render_csv, Limits, PageMeta, RenderError, RenderStats};
@@ -58,10 +61,6 @@ impl Config {
         })
     }
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&config::ProcessEnv)
-    }
-
     pub fn index_key(&self) -> String {
         format!("{}index.html", self.site_prefix)
     }
@@ -79,6 +78,12 @@ pub enum UpdateError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another run kept publishing `index.html` between our look and our write.
+    #[error("index.html kept changing under this run ({attempts} conditional writes lost); a concurrent run published instead")]
+    Superseded { attempts: usize },
+    /// A bug in the renderer; the published site is untouched.
+    #[error("the renderer panicked: {0}")]
+    Panicked(String),
 }
 
 impl NamedError for UpdateError {
@@ -87,6 +92,8 @@ impl NamedError for UpdateError {
             UpdateError::Input(_) => ErrorName::InputInvalid,
             UpdateError::Render(e) => e.name(),
             UpdateError::Store(e) => e.name(),
+            UpdateError::Superseded { .. } => ErrorName::SiteSuperseded,
+            UpdateError::Panicked(_) => ErrorName::FunctionPanicked,
         }
     }
 }
@@ -136,7 +143,7 @@ where
     let upload = store.put_stream(&archive, &mut page).await;
     let rendered = renderer
         .await
-        .map_err(|e| UpdateError::Input(format!("the renderer panicked: {e}")))?;
+        .map_err(|e| UpdateError::Panicked(panic_message(e)))?;
     // A render error explains an upload failure (the pipe reported it), so it comes first.
     let stats = rendered?;
     let stored = upload?;
@@ -236,11 +243,42 @@ where
             Err(e) => return Err(e.into()),
         }
     }
-    Err(UpdateError::Store(StoreError::Conflict {
-        op: "PutObject",
-        bucket: config.site_bucket.clone(),
-        key: config.index_key(),
-    }))
+    Err(UpdateError::Superseded { attempts: ATTEMPTS })
+}
+
+/// The message a panic carried, when it was text.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// UpdateSite as deployed: its settings and the S3 client, built once.
+pub struct UpdateSite {
+    config: Config,
+    store: Arc<S3Store>,
+}
+
+#[async_trait::async_trait]
+impl Function for UpdateSite {
+    const NAME: &'static str = "UpdateSite";
+    type Output = PublishedSite;
+    type Error = UpdateError;
+
+    async fn build(env: &(dyn Lookup + Sync)) -> Result<Self, InitError> {
+        let config = Config::from_lookup(env)?;
+        let store = Arc::new(S3Store::new(S3Settings::from_lookup(env)?.client().await));
+        Ok(UpdateSite { config, store })
+    }
+
+    async fn handle(&self, event: Value) -> Result<PublishedSite, UpdateError> {
+        handle(self.store.clone(), &self.config, event, Utc::now()).await
+    }
 }
 
 #[cfg(test)]

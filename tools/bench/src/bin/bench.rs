@@ -1,10 +1,10 @@
 //! `bench`: benchmarks that print figures (what `make bench` runs).
 //!
-//! `bench --help` lists the sections; see `report_tools::bench`.
+//! `bench --help` lists the sections; see the `benchmarks` crate.
 
 use std::process::ExitCode;
 
-use report_tools::bench::{self, Options, USAGE};
+use benchmarks::{self as bench, Options, USAGE};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -18,8 +18,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{median, met, percentile, Options, ScratchDir, Table};
-use crate::local_run::workspace_root;
+use crate::{median, met, percentile, Options, ScratchDir, Table};
+use offline_runner::local_run::workspace_root;
 
 pub const FUNCTIONS: [&str; 4] = ["CreateReport", "PollReport", "DownloadReport", "UpdateSite"];
 /// Target: each zip at most 3 MiB.

@@ -12,18 +12,21 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use create_report::CreateReport;
+use download_report::DownloadReport;
+use poll_report::PollReport;
 use serde_json::Value;
 use shared::config::{Lookup, ProcessEnv};
-use shared::report_api::HttpReportApi;
-use shared::store::{S3Settings, S3Store};
+use shared::function::Function;
 use statemachine::{
     Execution, ExecutionStatus, FnInvoker, HistoryEvent, Observer, RunOptions, StateMachine,
     TaskFailure, TaskInvoker,
 };
+use update_site::UpdateSite;
 
-use crate::csvgen::CsvSpec;
-use crate::s3::{LocalS3, S3Fault, S3Op};
-use crate::simulator::{Outcome, SimConfig, Simulator};
+use local_services::csvgen::CsvSpec;
+use local_services::s3::{LocalS3, S3Fault, S3Op};
+use local_services::simulator::{Outcome, SimConfig, Simulator};
 
 /// Configuration of the handlers: explicit values first, then the process
 /// environment (so a user's `REPORT_API_TOKEN`, `SITE_TITLE`… still apply).
@@ -55,97 +58,36 @@ fn init_failure(function: &str, e: impl std::fmt::Display) -> TaskFailure {
     }
 }
 
-/// The four handlers, in-process, configured from `env`, with clients built
-/// once as each `main.rs` builds them.
-pub async fn in_process_invoker(env: Layered) -> Result<FnInvoker, String> {
-    let token = shared::secrets::resolve_token(&env)
-        .await
-        .map_err(|e| e.to_string())?;
-    let s3 = S3Settings::from_lookup(&env)
-        .map_err(|e| e.to_string())?
-        .client()
-        .await;
-    let store = Arc::new(S3Store::new(s3));
+/// Adds `F` to `invoker`, built from `env` once, as its Lambda builds itself
+/// at cold start. A build that fails answers every invocation the way Lambda
+/// reports a failed init (`Runtime.ExitError`).
+async fn add<F: Function>(invoker: &mut FnInvoker, env: &Layered) {
+    let built = Arc::new(F::build(env).await.map_err(|e| e.to_string()));
+    invoker.insert(F::NAME, move |input: Value| {
+        let built = built.clone();
+        async move {
+            let function = built
+                .as_ref()
+                .as_ref()
+                .map_err(|e| init_failure(F::NAME, e))?;
+            let out = function
+                .handle(input)
+                .await
+                .map_err(|e| failure(e.into()))?;
+            Ok(serde_json::to_value(out).expect("serializable"))
+        }
+    });
+}
+
+/// The four functions, in process, each built from `env` by its own
+/// [`Function::build`], the constructor its `main.rs` calls.
+pub async fn in_process_invoker(env: Layered) -> FnInvoker {
     let mut invoker = FnInvoker::new();
-
-    let create = create_report::Config::from_lookup(&env, token.clone())
-        .map_err(|e| init_failure("CreateReport", e).cause);
-    let create = Arc::new(create.and_then(|c| {
-        HttpReportApi::new(c.api.clone())
-            .map(|api| (c, api))
-            .map_err(|e| e.to_string())
-    }));
-    invoker.insert("CreateReport", move |input: Value| {
-        let create = create.clone();
-        async move {
-            let (config, api) = create
-                .as_ref()
-                .as_ref()
-                .map_err(|e| init_failure("CreateReport", e))?;
-            let out = create_report::handle(api, config, input, chrono::Utc::now())
-                .await
-                .map_err(|e| failure(e.into()))?;
-            Ok(serde_json::to_value(out).expect("serializable"))
-        }
-    });
-
-    let poll = poll_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
-    let poll = Arc::new(poll.and_then(|c| {
-        HttpReportApi::new(c.api.clone())
-            .map(|api| (c, api))
-            .map_err(|e| e.to_string())
-    }));
-    invoker.insert("PollReport", move |input: Value| {
-        let poll = poll.clone();
-        async move {
-            let (config, api) = poll
-                .as_ref()
-                .as_ref()
-                .map_err(|e| init_failure("PollReport", e))?;
-            let out = poll_report::handle(api, config, input)
-                .await
-                .map_err(|e| failure(e.into()))?;
-            Ok(serde_json::to_value(out).expect("serializable"))
-        }
-    });
-
-    let download =
-        download_report::Config::from_lookup(&env, token.clone()).map_err(|e| e.to_string());
-    let download = Arc::new(download.and_then(|c| {
-        HttpReportApi::new(c.api.clone())
-            .map(|api| (c, api))
-            .map_err(|e| e.to_string())
-    }));
-    let download_store = store.clone();
-    invoker.insert("DownloadReport", move |input: Value| {
-        let (download, store) = (download.clone(), download_store.clone());
-        async move {
-            let (config, api) = download
-                .as_ref()
-                .as_ref()
-                .map_err(|e| init_failure("DownloadReport", e))?;
-            let out = download_report::handle(api, store.as_ref(), config, input)
-                .await
-                .map_err(|e| failure(e.into()))?;
-            Ok(serde_json::to_value(out).expect("serializable"))
-        }
-    });
-
-    let update = Arc::new(update_site::Config::from_lookup(&env).map_err(|e| e.to_string()));
-    invoker.insert("UpdateSite", move |input: Value| {
-        let (update, store) = (update.clone(), store.clone());
-        async move {
-            let config = update
-                .as_ref()
-                .as_ref()
-                .map_err(|e| init_failure("UpdateSite", e))?;
-            let out = update_site::handle(store, config, input, chrono::Utc::now())
-                .await
-                .map_err(|e| failure(e.into()))?;
-            Ok(serde_json::to_value(out).expect("serializable"))
-        }
-    });
-    Ok(invoker)
+    add::<CreateReport>(&mut invoker, &env).await;
+    add::<PollReport>(&mut invoker, &env).await;
+    add::<DownloadReport>(&mut invoker, &env).await;
+    add::<UpdateSite>(&mut invoker, &env).await;
+    invoker
 }
 
 /// What `make run` does, as options.
@@ -208,9 +150,11 @@ impl Default for RunConfig {
 
 /// The repository's root (where the definition lives), found from this crate.
 pub fn workspace_root() -> PathBuf {
+    // This crate is tools/offline-runner.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tools/ has a parent")
+        .ancestors()
+        .nth(2)
+        .expect("tools/offline-runner has a grandparent")
         .to_path_buf()
 }
 
@@ -296,7 +240,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
 
     let invoker: Box<dyn TaskInvoker> = match &config.lambda_endpoint {
         Some(url) => Box::new(statemachine::LambdaEndpointInvoker::new(url)),
-        None => Box::new(in_process_invoker(env.clone()).await?),
+        None => Box::new(in_process_invoker(env.clone()).await),
     };
     let observer = Arc::new(Progress::new(config.progress));
     let options = RunOptions {

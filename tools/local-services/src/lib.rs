@@ -16,12 +16,9 @@
 //! Binaries: `report-sim`, `local-s3` and `dev-servers` (both, on fixed ports,
 //! printing the environment a Lambda needs).
 
-pub mod bench;
 #[doc(hidden)]
 pub mod cli;
 pub mod csvgen;
-pub mod local_run;
 pub mod s3;
 mod server;
 pub mod simulator;
-pub mod site;

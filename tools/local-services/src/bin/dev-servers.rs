@@ -3,9 +3,9 @@
 //! needs as `export NAME=value` lines (so `eval "$(dev-servers &)"`-style
 //! scripts or a copy-paste both work). Runs until Ctrl-C.
 
-use report_tools::cli;
-use report_tools::s3::LocalS3;
-use report_tools::simulator::{SimConfig, Simulator};
+use local_services::cli;
+use local_services::s3::LocalS3;
+use local_services::simulator::{SimConfig, Simulator};
 use std::path::PathBuf;
 
 fn usage() -> String {

@@ -7,8 +7,8 @@
 
 use std::process::ExitCode;
 
-use report_tools::local_run::{self, RunConfig};
-use report_tools::simulator::Outcome;
+use local_services::simulator::Outcome;
+use offline_runner::local_run::{self, RunConfig};
 
 const USAGE: &str = "usage: pipeline [options]
 
@@ -144,7 +144,7 @@ async fn main() -> ExitCode {
             .parent()
             .expect("index.html has a folder")
             .to_path_buf();
-        match report_tools::site::serve(dir, port).await {
+        match offline_runner::site::serve(dir, port).await {
             Ok(()) => {}
             Err(e) => {
                 eprintln!("pipeline: serving the site: {e}");

@@ -1,8 +1,8 @@
 //! `report-sim`: the reporting-API simulator alone. Prints its base URL on
 //! the first line of stdout, then serves until Ctrl-C.
 
-use report_tools::cli;
-use report_tools::simulator::{SimConfig, Simulator};
+use local_services::cli;
+use local_services::simulator::{SimConfig, Simulator};
 
 fn usage() -> String {
     format!(

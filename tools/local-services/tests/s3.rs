@@ -4,7 +4,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use report_tools::s3::{client, LocalS3};
+use local_services::s3::{client, LocalS3};
 
 const PART: usize = 5 * 1024 * 1024;
 

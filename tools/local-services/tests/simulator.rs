@@ -1,7 +1,7 @@
 //! The reporting-API simulator, over real HTTP.
 
-use report_tools::csvgen::CsvSpec;
-use report_tools::simulator::{Dialect, Fault, Gzip, Outcome, Route, SimConfig, Simulator};
+use local_services::csvgen::CsvSpec;
+use local_services::simulator::{Dialect, Fault, Gzip, Outcome, Route, SimConfig, Simulator};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::time::{Duration, Instant};

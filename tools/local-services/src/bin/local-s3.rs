@@ -1,8 +1,8 @@
 //! `local-s3`: the embedded S3 server alone. Prints its endpoint URL on the
 //! first line of stdout, then serves until Ctrl-C.
 
-use report_tools::cli;
-use report_tools::s3::LocalS3;
+use local_services::cli;
+use local_services::s3::LocalS3;
 use std::path::PathBuf;
 
 const USAGE: &str =

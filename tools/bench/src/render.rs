@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use update_site::{render_csv, Limits, PageMeta};
 
-use super::{human_size, mb, met, Options, Table};
-use crate::csvgen::CsvSpec;
+use crate::{human_size, mb, met, Options, Table};
+use local_services::csvgen::CsvSpec;
 
 /// Target: the renderer runs at least at half the parse-only speed.
 pub const TARGET_RATIO: f64 = 0.5;

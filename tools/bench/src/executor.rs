@@ -11,8 +11,8 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use statemachine::{ExecutionStatus, MockInvoker, RunOptions, StateMachine};
 
-use super::{command_output, median, met, runtime, Options, ScratchDir, Table};
-use crate::local_run::{self, workspace_root, RunConfig};
+use crate::{command_output, median, met, runtime, Options, ScratchDir, Table};
+use offline_runner::local_run::{self, workspace_root, RunConfig};
 
 /// Target: at least 20 times faster than aws-local-stepfunctions.
 pub const TARGET_SPEEDUP: f64 = 20.0;

@@ -23,8 +23,8 @@ use statemachine::{
     TaskFailure,
 };
 
-use super::{runtime, Options, Table};
-use crate::local_run::workspace_root;
+use crate::{runtime, Options, Table};
+use offline_runner::local_run::workspace_root;
 
 /// Step Functions Standard: USD per state transition ($0.025 per 1,000).
 pub const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;

@@ -9,19 +9,21 @@
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Instant;
 
+use create_report::CreateReport;
+use download_report::DownloadReport;
+use poll_report::PollReport;
 use serde_json::{json, Value};
 use shared::config::ProcessEnv;
-use shared::report_api::HttpReportApi;
-use shared::store::{S3Settings, S3Store};
+use shared::function::Function;
+use update_site::UpdateSite;
 
-use super::{human_size, mb, met, proc_status_kib, runtime, Options, ScratchDir, Table};
-use crate::csvgen::CsvSpec;
-use crate::local_run::Layered;
-use crate::s3::LocalS3;
-use crate::simulator::{SimConfig, Simulator};
+use crate::{human_size, mb, met, proc_status_kib, runtime, Options, ScratchDir, Table};
+use local_services::csvgen::CsvSpec;
+use local_services::s3::LocalS3;
+use local_services::simulator::{SimConfig, Simulator};
+use offline_runner::local_run::Layered;
 
 /// Target: a 128 MB Lambda handles any report.
 pub const TARGET_MIB: f64 = 64.0;
@@ -51,36 +53,9 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
     let event: Value = serde_json::from_str(event).map_err(|e| format!("event: {e}"))?;
     let rt = runtime()?;
     let (init_kib, seconds, output) = rt.block_on(async {
-        let s3 = S3Settings::from_lookup(&ProcessEnv)
-            .map_err(|e| e.to_string())?
-            .client()
-            .await;
         match which {
-            "download" => {
-                let config = download_report::Config::from_env()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let api = HttpReportApi::new(config.api.clone()).map_err(|e| e.to_string())?;
-                let store = S3Store::new(s3);
-                let init = proc_status_kib("VmHWM").unwrap_or(0);
-                let started = Instant::now();
-                let out = download_report::handle(&api, &store, &config, event)
-                    .await
-                    .map_err(|e| format!("DownloadReport failed: {e}"))?;
-                let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
-                Ok::<_, String>((init, started.elapsed().as_secs_f64(), out))
-            }
-            "update-site" => {
-                let config = update_site::Config::from_env().map_err(|e| e.to_string())?;
-                let store = Arc::new(S3Store::new(s3));
-                let init = proc_status_kib("VmHWM").unwrap_or(0);
-                let started = Instant::now();
-                let out = update_site::handle(store, &config, event, chrono::Utc::now())
-                    .await
-                    .map_err(|e| format!("UpdateSite failed: {e}"))?;
-                let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
-                Ok((init, started.elapsed().as_secs_f64(), out))
-            }
+            "download" => measure::<DownloadReport>(event).await,
+            "update-site" => measure::<UpdateSite>(event).await,
             other => Err(format!("unknown child {other:?}")),
         }
     })?;
@@ -95,6 +70,20 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
         serde_json::to_string(&report).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+/// Builds `F` as its Lambda does at cold start, then runs one invocation:
+/// the peak RSS after init, the seconds the invocation took, its output.
+async fn measure<F: Function>(event: Value) -> Result<(u64, f64, Value), String> {
+    let function = F::build(&ProcessEnv).await.map_err(|e| e.to_string())?;
+    let init = proc_status_kib("VmHWM").unwrap_or(0);
+    let started = Instant::now();
+    let out = function
+        .handle(event)
+        .await
+        .map_err(|e| format!("{} failed: {e:?}", F::NAME))?;
+    let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
+    Ok((init, started.elapsed().as_secs_f64(), out))
 }
 
 /// Runs `bench __child which event` with `env` and returns its report.
@@ -212,19 +201,20 @@ async fn one_size(size: u64) -> Result<Vec<Row>, String> {
 
     // CreateReport and PollReport in-process, to get a COMPLETED report.
     let layered = Layered(env.clone());
-    let create = create_report::Config::from_lookup(&layered, None).map_err(|e| e.to_string())?;
-    let api = HttpReportApi::new(create.api.clone()).map_err(|e| e.to_string())?;
-    let handle = create_report::handle(&api, &create, json!({}), chrono::Utc::now())
+    let create = CreateReport::build(&layered)
+        .await
+        .map_err(|e| e.to_string())?;
+    let handle = create
+        .handle(json!({}))
         .await
         .map_err(|e| format!("CreateReport: {e}"))?;
-    let poll = poll_report::Config::from_lookup(&layered, None).map_err(|e| e.to_string())?;
-    let outcome = poll_report::handle(
-        &api,
-        &poll,
-        serde_json::to_value(&handle).map_err(|e| e.to_string())?,
-    )
-    .await
-    .map_err(|e| format!("PollReport: {e}"))?;
+    let poll = PollReport::build(&layered)
+        .await
+        .map_err(|e| e.to_string())?;
+    let outcome = poll
+        .handle(serde_json::to_value(&handle).map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| format!("PollReport: {e}"))?;
     let event = serde_json::to_value(&outcome).map_err(|e| e.to_string())?;
 
     let mut rows = Vec::new();

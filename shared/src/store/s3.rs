@@ -1,19 +1,11 @@
-//! The object store (S3): the traits the handlers depend on, the aws-sdk-s3
-//! implementation, and an in-memory fake for unit tests.
-//!
-//! Writes are streamed: [`S3Store::put_stream`] sends a small body as one
-//! PutObject and anything larger as a multipart upload of [`PART_SIZE`]
-//! parts, two uploading while the third is read, so memory stays at three
-//! parts whatever the object's size. A multipart
-//! upload that fails, or whose future is dropped, is aborted, so no orphaned
-//! parts are left to bill.
+//! The aws-sdk-s3 implementation of the store: streamed reads, and writes
+//! as one PutObject or a multipart upload that is aborted on any failure.
 
 use std::collections::HashMap;
 use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -21,127 +13,11 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
+use super::{
+    ObjectBody, ObjectInfo, ObjectReader, ObjectWriter, PutRequest, PutResult, StoreError,
+    PART_SIZE,
+};
 use crate::config::{self, ConfigError, Lookup};
-use crate::errors::ErrorName;
-
-/// Multipart part size. S3's minimum is 5 MiB; 8 MiB keeps memory low and
-/// the part count of a 10 GB report under S3's 10,000-part limit... almost:
-/// [`part_size_for`] grows it for larger known sizes.
-pub const PART_SIZE: usize = 8 * 1024 * 1024;
-
-pub type ObjectBody = Pin<Box<dyn AsyncRead + Send>>;
-
-/// When a write may happen.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum WriteCondition {
-    #[default]
-    Always,
-    /// Only if the key does not exist (`If-None-Match: *`).
-    IfAbsent,
-    /// Only if the key's current ETag is this one (`If-Match`).
-    IfMatch(String),
-}
-
-impl WriteCondition {
-    /// The `If-Match` and `If-None-Match` values S3 takes for this condition.
-    fn headers(&self) -> (Option<String>, Option<String>) {
-        match self {
-            WriteCondition::Always => (None, None),
-            WriteCondition::IfAbsent => (None, Some("*".into())),
-            WriteCondition::IfMatch(etag) => (Some(etag.clone()), None),
-        }
-    }
-}
-
-/// What to write and how it is served.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PutRequest {
-    pub bucket: String,
-    pub key: String,
-    pub content_type: String,
-    pub cache_control: Option<String>,
-    pub condition: WriteCondition,
-    /// User metadata (`x-amz-meta-<name>`), names in lower case.
-    pub metadata: Vec<(String, String)>,
-}
-
-/// What a HEAD says about an object.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ObjectInfo {
-    pub etag: Option<String>,
-    pub size: u64,
-    pub metadata: HashMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutResult {
-    pub bytes: u64,
-    pub etag: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Throttling, 5xx, timeouts, connection failures: worth retrying.
-    #[error("S3 unavailable ({op} s3://{bucket}/{key}): {reason}")]
-    Unavailable {
-        op: &'static str,
-        bucket: String,
-        key: String,
-        reason: String,
-    },
-    /// Access denied, no such bucket or key, bad request.
-    #[error("S3 refused {op} s3://{bucket}/{key}: {reason}")]
-    Failed {
-        op: &'static str,
-        bucket: String,
-        key: String,
-        reason: String,
-    },
-    /// A conditional write lost: the object changed since it was read.
-    #[error("S3 precondition failed on {op} s3://{bucket}/{key}: the object changed")]
-    Conflict {
-        op: &'static str,
-        bucket: String,
-        key: String,
-    },
-    /// Reading the body that was being uploaded failed; the upload was aborted.
-    #[error("reading the body for s3://{bucket}/{key} failed: {source}")]
-    Body {
-        bucket: String,
-        key: String,
-        source: io::Error,
-    },
-}
-
-impl StoreError {
-    pub fn name(&self) -> ErrorName {
-        match self {
-            StoreError::Unavailable { .. } => ErrorName::StorageUnavailable,
-            StoreError::Failed { .. } => ErrorName::StorageFailed,
-            StoreError::Conflict { .. } => ErrorName::SiteSuperseded,
-            StoreError::Body { source, .. } => crate::report_api::BodyError::classify(source),
-        }
-    }
-}
-
-#[async_trait]
-pub trait ObjectReader: Send + Sync {
-    /// Opens an object for streaming.
-    async fn open(&self, bucket: &str, key: &str) -> Result<ObjectBody, StoreError>;
-
-    /// The object's ETag, size and metadata; `None` when it does not exist.
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError>;
-}
-
-#[async_trait]
-pub trait ObjectWriter: Send + Sync {
-    /// Streams `body` into an object; on any failure nothing is left behind.
-    async fn put_stream(
-        &self,
-        req: &PutRequest,
-        body: &mut (dyn AsyncRead + Send + Unpin),
-    ) -> Result<PutResult, StoreError>;
-}
 
 /// Where S3 is: AWS by default, or a local S3-compatible endpoint.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -226,13 +102,6 @@ impl S3Store {
             client,
             part_size: PART_SIZE,
         }
-    }
-
-    /// A smaller part size, for tests that want many parts from little data
-    /// (S3 itself refuses parts under 5 MiB except the last).
-    pub fn with_part_size(mut self, part_size: usize) -> Self {
-        self.part_size = part_size;
-        self
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
@@ -428,15 +297,19 @@ async fn read_chunk(body: &mut (dyn AsyncRead + Send + Unpin), size: usize) -> i
     Ok(buf.freeze())
 }
 
-fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> StoreError
+fn classify<E>(
+    op: &'static str,
+    bucket: &str,
+    key: &str,
+    err: SdkError<E, HttpResponse>,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let (bucket, key) = (bucket.to_string(), key.to_string());
     let status = match &err {
-        SdkError::ServiceError(se) => raw_status(se.raw()),
-        SdkError::ResponseError(re) => raw_status(re.raw()),
+        SdkError::ServiceError(se) => Some(se.raw().status().as_u16()),
+        SdkError::ResponseError(re) => Some(re.raw().status().as_u16()),
         _ => None,
     };
     let code = err.code().map(String::from);
@@ -492,19 +365,6 @@ where
             reason,
         },
     }
-}
-
-fn raw_status<T: std::fmt::Debug>(raw: &T) -> Option<u16> {
-    // HttpResponse's status accessor lives behind a trait that differs between
-    // smithy versions; its Debug form is stable enough to read the code from.
-    let text = format!("{raw:?}");
-    let idx = text.find("status: StatusCode(")?;
-    text[idx + 19..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .ok()
 }
 
 #[async_trait]
@@ -594,157 +454,9 @@ fn metadata_map(pairs: &[(String, String)]) -> Option<HashMap<String, String>> {
     (!pairs.is_empty()).then(|| pairs.iter().cloned().collect())
 }
 
-/// An in-memory object store for unit tests. Objects are `(headers, bytes)`.
-#[derive(Clone, Default)]
-pub struct MemoryStore {
-    objects: Arc<Mutex<HashMap<(String, String), StoredObject>>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
-    pub content_type: String,
-    pub cache_control: Option<String>,
-    pub metadata: Vec<(String, String)>,
-    pub data: Vec<u8>,
-    pub etag: String,
-}
-
-impl MemoryStore {
-    pub fn insert(&self, bucket: &str, key: &str, data: impl Into<Vec<u8>>) {
-        let data = data.into();
-        let etag = format!("\"{:x}\"", fnv(&data));
-        self.objects.lock().unwrap().insert(
-            (bucket.into(), key.into()),
-            StoredObject {
-                content_type: "application/octet-stream".into(),
-                cache_control: None,
-                metadata: Vec::new(),
-                data,
-                etag,
-            },
-        );
-    }
-
-    pub fn get(&self, bucket: &str, key: &str) -> Option<StoredObject> {
-        self.objects
-            .lock()
-            .unwrap()
-            .get(&(bucket.to_string(), key.to_string()))
-            .cloned()
-    }
-
-    pub fn keys(&self) -> Vec<(String, String)> {
-        let mut keys: Vec<_> = self.objects.lock().unwrap().keys().cloned().collect();
-        keys.sort();
-        keys
-    }
-
-    fn check(&self, req: &PutRequest, op: &'static str) -> Result<(), StoreError> {
-        let current = self.get(&req.bucket, &req.key);
-        let ok = match (&req.condition, current) {
-            (WriteCondition::Always, _) => true,
-            (WriteCondition::IfAbsent, existing) => existing.is_none(),
-            (WriteCondition::IfMatch(etag), Some(obj)) => &obj.etag == etag,
-            (WriteCondition::IfMatch(_), None) => false,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict {
-                op,
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-            })
-        }
-    }
-}
-
-fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
-#[async_trait]
-impl ObjectReader for MemoryStore {
-    async fn open(&self, bucket: &str, key: &str) -> Result<ObjectBody, StoreError> {
-        match self.get(bucket, key) {
-            Some(obj) => Ok(Box::pin(io::Cursor::new(obj.data))),
-            None => Err(StoreError::Failed {
-                op: "GetObject",
-                bucket: bucket.into(),
-                key: key.into(),
-                reason: "NoSuchKey".into(),
-            }),
-        }
-    }
-
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
-        Ok(self.get(bucket, key).map(|o| ObjectInfo {
-            etag: Some(o.etag),
-            size: o.data.len() as u64,
-            metadata: o.metadata.into_iter().collect(),
-        }))
-    }
-}
-
-#[async_trait]
-impl ObjectWriter for MemoryStore {
-    async fn put_stream(
-        &self,
-        req: &PutRequest,
-        body: &mut (dyn AsyncRead + Send + Unpin),
-    ) -> Result<PutResult, StoreError> {
-        let mut data = Vec::new();
-        // Like S3, nothing is stored when the body fails half-way.
-        body.read_to_end(&mut data)
-            .await
-            .map_err(|source| StoreError::Body {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-                source,
-            })?;
-        self.check(req, "PutObject")?;
-        let etag = format!("\"{:x}\"", fnv(&data));
-        let bytes = data.len() as u64;
-        self.objects.lock().unwrap().insert(
-            (req.bucket.clone(), req.key.clone()),
-            StoredObject {
-                content_type: req.content_type.clone(),
-                cache_control: req.cache_control.clone(),
-                metadata: req.metadata.clone(),
-                data,
-                etag: etag.clone(),
-            },
-        );
-        Ok(PutResult {
-            bytes,
-            etag: Some(etag),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn memory_store_refuses_a_conditional_write_that_lost() {
-        let store = MemoryStore::default();
-        store.insert("b", "k", "old");
-        let req = PutRequest {
-            bucket: "b".into(),
-            key: "k".into(),
-            condition: WriteCondition::IfAbsent,
-            ..Default::default()
-        };
-        let err = store
-            .put_stream(&req, &mut io::Cursor::new(b"new".to_vec()))
-            .await
-            .unwrap_err();
-        assert_eq!(err.name(), ErrorName::SiteSuperseded);
-        assert_eq!(store.get("b", "k").unwrap().data, b"old");
-    }
 
     #[tokio::test]
     async fn read_chunk_fills_a_whole_part_from_small_reads() {
