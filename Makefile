@@ -7,7 +7,10 @@
 # PyPI) are installed on first use into .local/ and node_modules/, pinned.
 
 SHELL := /bin/bash
+# The four Lambdas, declared once: serverless.mk and the scripts under
+# scripts/sls/ read this list (exported), never a copy of it.
 FUNCTIONS := CreateReport PollReport DownloadReport UpdateSite
+export FUNCTIONS
 VENV := $(CURDIR)/.local/venv
 export PATH := $(VENV)/bin:$(PATH)
 CARGO ?= cargo

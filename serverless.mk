@@ -16,8 +16,7 @@ STAGE ?= dev
 REGION ?=
 SLS_ARGS ?=
 SLS := node_modules/.bin/sls
-SLS_FUNCTIONS := CreateReport PollReport DownloadReport UpdateSite
-SLS_ARTIFACTS := $(foreach f,$(SLS_FUNCTIONS),dist/$(f).zip)
+SLS_ARTIFACTS := $(foreach f,$(FUNCTIONS),dist/$(f).zip)
 SLS_FLAGS = --stage $(STAGE) $(if $(REGION),--region $(REGION)) $(SLS_ARGS)
 SLS_ENV := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 status=0
-for name in CreateReport PollReport DownloadReport UpdateSite; do
+# FUNCTIONS comes from the Makefile, where the list is declared once.
+for name in ${FUNCTIONS:?run this through make, which exports FUNCTIONS}; do
   zip="dist/$name.zip"
   if ! python3 - "$zip" <<'PY'
 import sys, zipfile

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p dist
-for name in CreateReport PollReport DownloadReport UpdateSite; do
+# FUNCTIONS comes from the Makefile, where the list is declared once.
+for name in ${FUNCTIONS:?run this through make, which exports FUNCTIONS}; do
   zip="dist/$name.zip"
   if [ -f "$zip" ]; then
     continue

@@ -85,7 +85,7 @@ pub fn string_or(env: &dyn Lookup, name: &str, default: &str) -> String {
 }
 
 /// A comma-separated list, trimmed, empty items dropped.
-pub fn list_or(env: &dyn Lookup, name: &str, default: &[&str]) -> Vec<String> {
+pub(crate) fn list_or(env: &dyn Lookup, name: &str, default: &[&str]) -> Vec<String> {
     match env.get(name) {
         None => default.iter().map(|s| s.to_string()).collect(),
         Some(v) => v

@@ -28,7 +28,7 @@ pub mod report_api;
 pub mod runtime;
 pub mod secrets;
 pub mod store;
-pub mod telemetry;
+pub(crate) mod telemetry;
 pub mod url_policy;
 
 pub use errors::{ErrorName, NamedError};

@@ -52,7 +52,7 @@ pub fn check_body(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[derive(Clone, Copy)]
-pub struct PayloadCheckLayer;
+pub(crate) struct PayloadCheckLayer;
 
 impl<S> Layer<S> for PayloadCheckLayer {
     type Service = PayloadCheck<S>;
@@ -62,7 +62,7 @@ impl<S> Layer<S> for PayloadCheckLayer {
 }
 
 #[derive(Clone)]
-pub struct PayloadCheck<S> {
+pub(crate) struct PayloadCheck<S> {
     inner: S,
 }
 

@@ -52,7 +52,7 @@ impl UrlPolicy {
         Ok(url)
     }
 
-    pub fn check_url(&self, url: &reqwest::Url) -> Result<(), String> {
+    pub(crate) fn check_url(&self, url: &reqwest::Url) -> Result<(), String> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         match url.scheme() {
             "https" => {}
@@ -82,7 +82,7 @@ impl UrlPolicy {
     }
 
     /// A reqwest redirect policy that applies [`UrlPolicy::check_url`] to every hop.
-    pub fn redirect_policy(&self) -> reqwest::redirect::Policy {
+    pub(crate) fn redirect_policy(&self) -> reqwest::redirect::Policy {
         let policy = self.clone();
         reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
@@ -96,7 +96,7 @@ impl UrlPolicy {
     }
 
     /// A DNS resolver that refuses internal addresses outside local mode.
-    pub fn resolver(&self) -> Arc<PublicResolver> {
+    pub(crate) fn resolver(&self) -> Arc<PublicResolver> {
         Arc::new(PublicResolver {
             local_mode: self.local_mode,
         })
@@ -105,7 +105,7 @@ impl UrlPolicy {
 
 /// True for loopback, private, link-local (169.254.0.0/16, the metadata
 /// service), unspecified and unique-local addresses, and internal names.
-pub fn is_internal_host(host: &str) -> bool {
+pub(crate) fn is_internal_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal") {
         return true;
@@ -113,7 +113,7 @@ pub fn is_internal_host(host: &str) -> bool {
     host.parse::<IpAddr>().is_ok_and(is_internal_ip)
 }
 
-pub fn is_internal_ip(ip: IpAddr) -> bool {
+pub(crate) fn is_internal_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => {
             ip.is_loopback()
@@ -137,7 +137,7 @@ pub fn is_internal_ip(ip: IpAddr) -> bool {
 
 /// Resolves with the system resolver and drops internal addresses, so a
 /// public name that resolves to 169.254.169.254 is refused too.
-pub struct PublicResolver {
+pub(crate) struct PublicResolver {
     local_mode: bool,
 }
 
@@ -160,7 +160,7 @@ impl reqwest::dns::Resolve for PublicResolver {
     }
 }
 
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match url.split_once('?') {
         Some((base, _)) => format!("{base}?…"),
         None => url.to_string(),

@@ -17,7 +17,7 @@ async fn main() {
         .nth(1)
         .map(|a| a.parse().expect("iterations: a whole number"))
         .unwrap_or(100_000);
-    // The definition `make bench` runs too (tools/src/bench/executor.rs).
+    // The definition `make bench` runs too (tools/bench/src/executor.rs).
     let machine = StateMachine::from_value(
         serde_json::from_str(include_str!("pass_choice_loop.asl.json"))
             .expect("the loop definition is JSON"),

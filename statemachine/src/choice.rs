@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::model::small_get;
 
 /// Reads a path (`$…`, `$$…`, `$var`) for a rule; `Ok(None)` when it does not exist.
-pub type PathReader<'a> = &'a dyn Fn(&str) -> Result<Option<Value>, String>;
+pub(crate) type PathReader<'a> = &'a dyn Fn(&str) -> Result<Option<Value>, String>;
 
 const OPERATORS: &[&str] = &[
     "StringEquals",
@@ -40,7 +40,7 @@ const OPERATORS: &[&str] = &[
 ];
 
 /// The operator key of a rule (`StringEquals`, `NumericLessThanPath`, `And`, …).
-pub fn operator_of(rule: &Map<String, Value>) -> Option<&str> {
+pub(crate) fn operator_of(rule: &Map<String, Value>) -> Option<&str> {
     for k in rule.keys() {
         let base = k.strip_suffix("Path").unwrap_or(k);
         if OPERATORS.contains(&base) && k != "StringMatchesPath"
@@ -53,7 +53,7 @@ pub fn operator_of(rule: &Map<String, Value>) -> Option<&str> {
 }
 
 /// Parse an ISO-8601 timestamp the way AWS accepts it (RFC 3339 with `T` and an offset).
-pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
     if !s.contains('T') {
         return None;
     }
@@ -61,7 +61,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 /// Evaluate one rule.
-pub fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool, String> {
+pub(crate) fn evaluate(rule: &Map<String, Value>, read: PathReader<'_>) -> Result<bool, String> {
     if let Some(Value::Array(rules)) = small_get(rule, "And") {
         for r in rules {
             if !evaluate(as_rule(r)?, read)? {
@@ -173,7 +173,7 @@ fn compare(op: &str, var: &Value, rhs: &Value) -> bool {
 }
 
 /// `StringMatches`: `*` matches any run of characters; `\*` and `\\` are literal.
-pub fn wildcard_match(pattern: &str, s: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, s: &str) -> bool {
     #[derive(PartialEq)]
     enum Tok {
         Star,
@@ -219,7 +219,7 @@ pub fn wildcard_match(pattern: &str, s: &str) -> bool {
 }
 
 /// A short human label for a rule (used by the Mermaid diagram).
-pub fn describe(rule: &Map<String, Value>) -> String {
+pub(crate) fn describe(rule: &Map<String, Value>) -> String {
     if let Some(Value::Array(rs)) = rule.get("And") {
         let parts: Vec<String> = rs
             .iter()

@@ -13,7 +13,7 @@ use crate::model::StateMachine;
 
 /// One case file.
 #[derive(Debug, Clone)]
-pub struct Case {
+pub(crate) struct Case {
     pub file: PathBuf,
     pub name: String,
     pub query_language: String,
@@ -91,7 +91,7 @@ impl Summary {
 }
 
 /// Load one case file.
-pub fn load_case(path: &Path) -> Result<Case, String> {
+pub(crate) fn load_case(path: &Path) -> Result<Case, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let get = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
@@ -130,7 +130,7 @@ fn mocks(task_results: &Value) -> MockInvoker {
 }
 
 /// Run one case with a wall-clock limit.
-pub async fn run_case(case: &Case, limit: Duration) -> CaseResult {
+pub(crate) async fn run_case(case: &Case, limit: Duration) -> CaseResult {
     let mut res = CaseResult {
         name: case.name.clone(),
         file: case.file.clone(),
@@ -217,7 +217,7 @@ pub async fn run_case(case: &Case, limit: Duration) -> CaseResult {
 }
 
 /// Every `*.json` case in `dir`, sorted by file name.
-pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -85,7 +85,7 @@ impl HistoryEvent {
     }
 
     /// One line: `#5 (prev #4) +0.003s TaskSucceeded PollReport output={...}`.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut s = format!(
             "#{} (prev #{}) +{:.3}s {}",
             self.id, self.previous_event_id, self.elapsed_seconds, self.event_type

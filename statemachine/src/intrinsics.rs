@@ -12,7 +12,7 @@ use serde_json::{Map, Number, Value};
 use crate::path::JsonPath;
 
 /// Resolves a path argument; the error text becomes the `States.Runtime` cause.
-pub type Resolver<'a> = &'a dyn Fn(&JsonPath) -> Result<Value, String>;
+pub(crate) type Resolver<'a> = &'a dyn Fn(&JsonPath) -> Result<Value, String>;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
@@ -24,7 +24,7 @@ enum Arg {
 
 /// A parsed intrinsic call, reusable across evaluations.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Intrinsic {
+pub(crate) struct Intrinsic {
     call: Arg,
 }
 
@@ -48,12 +48,14 @@ impl Intrinsic {
 }
 
 /// True when `s` looks like an intrinsic call.
-pub fn is_intrinsic(s: &str) -> bool {
+pub(crate) fn is_intrinsic(s: &str) -> bool {
     s.trim_start().starts_with("States.")
 }
 
-/// Parse and evaluate an intrinsic call expression.
-pub fn evaluate(expr: &str, resolve: Resolver<'_>) -> Result<Value, String> {
+/// Parse and evaluate an intrinsic call expression (the executor parses
+/// once and evaluates many times; tests do both at once).
+#[cfg(test)]
+fn evaluate(expr: &str, resolve: Resolver<'_>) -> Result<Value, String> {
     Intrinsic::parse(expr)?.eval(resolve)
 }
 
@@ -461,7 +463,7 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
 }
 
 /// JSON equality with numbers compared by value (1 == 1.0).
-pub fn json_eq(a: &Value, b: &Value) -> bool {
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
@@ -509,7 +511,7 @@ fn random_u64(seed: Option<u64>) -> u64 {
 }
 
 /// Random fraction in [0, 1) for retry jitter.
-pub fn random_fraction() -> f64 {
+pub(crate) fn random_fraction() -> f64 {
     (random_u64(None) >> 11) as f64 / (1u64 << 53) as f64
 }
 

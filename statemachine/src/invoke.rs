@@ -279,7 +279,7 @@ impl TaskInvoker for LambdaEndpointInvoker {
 }
 
 /// A boxed future returned by an [`FnInvoker`] handler.
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, TaskFailure>> + Send>>;
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, TaskFailure>> + Send>>;
 type Handler = Arc<dyn Fn(Value) -> HandlerFuture + Send + Sync>;
 
 /// Runs Rust handlers in-process, by function name.

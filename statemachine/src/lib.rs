@@ -14,11 +14,11 @@
 //! - [`invoke`] is how Tasks reach code ([`TaskInvoker`] and its implementations);
 //! - [`mermaid`] draws the machine; [`conformance`] replays the recorded AWS cases.
 
-pub mod choice;
+pub(crate) mod choice;
 pub mod conformance;
 pub mod exec;
 pub mod history;
-pub mod intrinsics;
+pub(crate) mod intrinsics;
 pub mod invoke;
 pub mod mermaid;
 pub mod model;

@@ -84,7 +84,7 @@ impl StateType {
     }
 
     /// Succeed and Fail end the machine by their type.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(self, StateType::Succeed | StateType::Fail)
     }
 }
@@ -163,7 +163,7 @@ impl State {
         self.str("Next")
     }
     /// `End: true`.
-    pub fn is_end(&self) -> bool {
+    pub(crate) fn is_end(&self) -> bool {
         self.get("End").and_then(Value::as_bool) == Some(true)
     }
     /// The kind of Lambda call a Task makes.
@@ -181,7 +181,7 @@ impl State {
         }
     }
     /// The Resource as text (a `Fn::GetAtt` is shown as a synthetic local ARN).
-    pub fn resource_text(&self) -> String {
+    pub(crate) fn resource_text(&self) -> String {
         match self.raw.get("Resource") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => match static_function_name(v, None) {
@@ -210,7 +210,7 @@ pub(crate) fn small_get<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'
 }
 
 /// Resolve a Task `Resource` (plus `Parameters` for `lambda:invoke`) to a local function name.
-pub fn static_function_name(resource: &Value, parameters: Option<&Value>) -> Option<String> {
+pub(crate) fn static_function_name(resource: &Value, parameters: Option<&Value>) -> Option<String> {
     match resource {
         Value::Object(o) => {
             let att = o.get("Fn::GetAtt")?;
@@ -233,7 +233,7 @@ pub fn static_function_name(resource: &Value, parameters: Option<&Value>) -> Opt
 }
 
 /// `arn:aws:lambda:REGION:ACCT:function:NAME[:qualifier]`, a partial ARN or a bare name → `NAME`.
-pub fn function_from_arn_or_name(v: &Value) -> Option<String> {
+pub(crate) fn function_from_arn_or_name(v: &Value) -> Option<String> {
     let s = v.as_str()?;
     if let Some(idx) = s.find(":function:") {
         let rest = &s[idx + ":function:".len()..];
@@ -433,7 +433,7 @@ impl StateMachine {
     }
 
     /// True when any state (at any depth) runs in JSONata mode.
-    pub fn uses_jsonata(&self) -> bool {
+    pub(crate) fn uses_jsonata(&self) -> bool {
         self.query_language == "JSONata"
             || self.states.iter().any(|s| {
                 s.str("QueryLanguage") == Some("JSONata")

@@ -293,15 +293,10 @@ impl JsonPath {
     }
 
     /// True when the path names exactly one location (no wildcard, slice, filter or `..`).
-    pub fn is_definite(&self) -> bool {
+    pub(crate) fn is_definite(&self) -> bool {
         self.segments
             .iter()
             .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
-    }
-
-    /// True for the bare root (`$`, `$$`, `$var`).
-    pub fn is_root(&self) -> bool {
-        self.segments.is_empty()
     }
 
     /// Read the path from `doc` (the document its root names).

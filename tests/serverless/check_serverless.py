@@ -21,7 +21,19 @@ import zipfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFINITION = os.path.join(ROOT, "statemachine", "report-pipeline.asl.json")
-FUNCTIONS = ["CreateReport", "PollReport", "DownloadReport", "UpdateSite"]
+
+
+def _functions():
+    """The function list the Makefile declares (and exports), read from there when run alone."""
+    listed = os.environ.get("FUNCTIONS", "").split()
+    if listed:
+        return listed
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        m = re.search(r"^FUNCTIONS := (.+)$", f.read(), re.M)
+    return m.group(1).split()
+
+
+FUNCTIONS = _functions()
 TOKEN_SENTINEL = "sentinel-token-value-that-must-not-leak-7f3a"
 
 # Environment each function must (and may only) get, besides RUST_LOG.
@@ -202,7 +214,8 @@ def setup():
         raise SystemExit("statelint venv failed")
     # Stub artifacts only where the real build's zips are missing (announced by the script).
     r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "sls", "stub-artifacts.sh")],
-                       cwd=ROOT, capture_output=True, text=True)
+                       cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "FUNCTIONS": " ".join(FUNCTIONS)})
     print(r.stdout, end="")
     if r.returncode != 0:
         print(r.stderr)

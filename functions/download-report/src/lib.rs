@@ -46,7 +46,7 @@ impl Config {
         })
     }
 
-    pub fn report_key(&self, report_id: &str) -> String {
+    pub(crate) fn report_key(&self, report_id: &str) -> String {
         format!("{}{report_id}.csv", self.reports_prefix)
     }
 }

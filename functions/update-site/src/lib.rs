@@ -7,8 +7,9 @@
 //! upload to `archive/<report_id>.html`. Only once that whole page is stored
 //! is it copied over `index.html`, with a conditional write that never
 //! replaces a page from a newer report, so a failure at any point leaves the
-//! published page as it was and overlapping runs cannot go back in time. Memory stays at one multipart part plus one
-//! chunk of rows, whatever the report's size.
+//! published page as it was and overlapping runs cannot go back in time. Memory stays at the upload's
+//! parts in flight (three of 8 MiB, see `shared::store`) plus one chunk of
+//! rows, whatever the report's size.
 
 pub mod render;
 
@@ -185,8 +186,8 @@ where
 
 /// `index.html`'s metadata names the report it shows, so that a run never
 /// replaces a page made from a newer report.
-pub const META_CREATED_AT: &str = "report-created-at";
-pub const META_REPORT_ID: &str = "report-id";
+pub(crate) const META_CREATED_AT: &str = "report-created-at";
+pub(crate) const META_REPORT_ID: &str = "report-id";
 
 /// Copies the archived page over `index.html` unless the page there comes
 /// from a newer report. The write is conditional on the ETag just read

@@ -23,9 +23,9 @@ use crate::errors::ErrorName;
 /// Multipart part size. S3's minimum is 5 MiB; 8 MiB keeps memory low, and
 /// 10,000 parts (S3's limit) of it hold 78 GiB, well above
 /// `MAX_REPORT_BYTES`'s 5 GiB default.
-pub const PART_SIZE: usize = 8 * 1024 * 1024;
+pub(crate) const PART_SIZE: usize = 8 * 1024 * 1024;
 
-pub type ObjectBody = Pin<Box<dyn AsyncRead + Send>>;
+pub(crate) type ObjectBody = Pin<Box<dyn AsyncRead + Send>>;
 
 /// When a write may happen.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -63,7 +63,7 @@ impl S3Settings {
         self.client_from(&shared)
     }
 
-    pub fn client_from(&self, shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    pub(crate) fn client_from(&self, shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
         // Upload checksums only where S3 requires them: S3 computes its own
         // full-object CRC64NVME on every write, which GetObject then verifies,
         // while per-part CRC32s add CPU per byte and some S3-compatible

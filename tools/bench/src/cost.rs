@@ -27,12 +27,12 @@ use crate::{runtime, Options, Table};
 use offline_runner::local_run::workspace_root;
 
 /// Step Functions Standard: USD per state transition ($0.025 per 1,000).
-pub const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
+pub(crate) const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
 /// Hourly runs in a month.
-pub const RUNS_PER_MONTH: f64 = 730.0;
+pub(crate) const RUNS_PER_MONTH: f64 = 730.0;
 
 /// The latencies of the README's table, with its labels.
-pub const LATENCIES: [(&str, u64); 4] =
+pub(crate) const LATENCIES: [(&str, u64); 4] =
     [("10 s", 10), ("1 min", 60), ("10 min", 600), ("1 h", 3600)];
 
 /// The executor's virtual clock as the history shows it.
@@ -209,7 +209,7 @@ fn measure(execution: &Execution) -> Measured {
 }
 
 /// Executes `machine` for a report ready after `latency` seconds.
-pub async fn execute_once(
+pub(crate) async fn execute_once(
     machine: &StateMachine,
     policy: &PollPolicy,
     latency: u64,
@@ -232,7 +232,7 @@ pub async fn execute_once(
 
 /// The README's cost table: (latency label, column) → transitions, where
 /// column is `default`, `bracket` (max_polls 40 / max wait 300) or `fixed`.
-pub fn readme_figures(readme: &str) -> HashMap<(String, &'static str), u64> {
+pub(crate) fn readme_figures(readme: &str) -> HashMap<(String, &'static str), u64> {
     let mut out = HashMap::new();
     let Some(start) = readme.find("<!-- cost:start -->") else {
         return out;
@@ -269,7 +269,7 @@ pub fn readme_figures(readme: &str) -> HashMap<(String, &'static str), u64> {
 
 /// The formula the README's table uses: 4 + 3·polls to publish, 2 + 3·polls
 /// to end in a Fail state after the last Choice.
-pub fn formula(polls: u64, published: bool) -> u64 {
+pub(crate) fn formula(polls: u64, published: bool) -> u64 {
     if published {
         4 + 3 * polls
     } else {

@@ -15,13 +15,13 @@ use crate::{command_output, median, met, runtime, Options, ScratchDir, Table};
 use offline_runner::local_run::{self, workspace_root, RunConfig};
 
 /// Target: at least 20 times faster than aws-local-stepfunctions.
-pub const TARGET_SPEEDUP: f64 = 20.0;
+pub(crate) const TARGET_SPEEDUP: f64 = 20.0;
 /// aws-local-stepfunctions gets at most this many iterations (it is slower).
 const NODE_MAX_ITERATIONS: u64 = 100_000;
 
 /// The loop: `Init` (1 transition), then `Increment` + `Loop` per
 /// iteration, then `Done` (1): 2·iterations + 2 transitions.
-pub fn loop_definition() -> Value {
+pub(crate) fn loop_definition() -> Value {
     // One file, also run alone by statemachine's `pass_choice_loop` example.
     serde_json::from_str(include_str!(
         "../../../statemachine/examples/pass_choice_loop.asl.json"
@@ -29,12 +29,12 @@ pub fn loop_definition() -> Value {
     .expect("the loop definition is JSON")
 }
 
-pub fn expected_transitions(iterations: u64) -> u64 {
+pub(crate) fn expected_transitions(iterations: u64) -> u64 {
     2 * iterations + 2
 }
 
 /// Our executor: (transitions counted from the history, seconds).
-pub async fn rust_loop(iterations: u64) -> Result<(u64, f64), String> {
+pub(crate) async fn rust_loop(iterations: u64) -> Result<(u64, f64), String> {
     let machine = StateMachine::from_value(loop_definition()).map_err(|e| e.to_string())?;
     let invoker = MockInvoker::new();
     let options = RunOptions {

@@ -21,7 +21,7 @@ pub mod cost;
 pub mod executor;
 pub mod memory;
 pub mod render;
-pub mod startup;
+pub(crate) mod startup;
 pub mod table;
 
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ use std::time::Instant;
 pub use table::Table;
 
 /// The sections in the order `make bench` runs them.
-pub const SECTIONS: [&str; 5] = ["render", "memory", "startup", "executor", "cost"];
+pub(crate) const SECTIONS: [&str; 5] = ["render", "memory", "startup", "executor", "cost"];
 
 pub const USAGE: &str = "usage: bench [--quick] [SECTION...]
 
@@ -157,7 +157,7 @@ pub fn run(options: &Options, command: &str) -> bool {
 }
 
 /// `- machine: ...` lines: cores, CPU model, kernel, rustc.
-pub fn machine_description() -> String {
+pub(crate) fn machine_description() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -191,7 +191,7 @@ pub fn machine_description() -> String {
 }
 
 /// First line of a command's stdout, if it runs and succeeds.
-pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
+pub(crate) fn command_output(program: &str, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new(program)
         .args(args)
         .output()
@@ -206,7 +206,7 @@ pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
 }
 
 /// A scratch directory under the system temp dir, deleted when dropped.
-pub struct ScratchDir(pub PathBuf);
+pub(crate) struct ScratchDir(pub PathBuf);
 
 impl ScratchDir {
     pub fn new(label: &str) -> std::io::Result<ScratchDir> {
@@ -242,7 +242,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// `value` of `VmHWM` / `VmRSS` in /proc/self/status, in KiB.
-pub fn proc_status_kib(field: &str) -> Option<u64> {
+pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
@@ -252,12 +252,12 @@ pub fn proc_status_kib(field: &str) -> Option<u64> {
 }
 
 /// Bytes in decimal megabytes (the unit of MB/s and report sizes).
-pub fn mb(bytes: u64) -> f64 {
+pub(crate) fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
 /// A size for a table: `10 MB`, `1 GB`, `1.5 MB`.
-pub fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     if bytes >= 1_000_000_000 {
         trim_float(bytes as f64 / 1e9, "GB")
     } else if bytes >= 1_000_000 {
@@ -278,7 +278,7 @@ fn trim_float(v: f64, unit: &str) -> String {
 }
 
 /// "yes" / "NO" for a target column.
-pub fn met(ok: bool) -> &'static str {
+pub(crate) fn met(ok: bool) -> &'static str {
     if ok {
         "yes"
     } else {
@@ -287,7 +287,7 @@ pub fn met(ok: bool) -> &'static str {
 }
 
 /// The median and the p-th percentile (nearest rank) of `v`.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -295,7 +295,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-pub fn median(sorted: &[f64]) -> f64 {
+pub(crate) fn median(sorted: &[f64]) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -26,14 +26,14 @@ use local_services::simulator::{SimConfig, Simulator};
 use offline_runner::local_run::Layered;
 
 /// Target: a 128 MB Lambda handles any report.
-pub const TARGET_MIB: f64 = 64.0;
+pub(crate) const TARGET_MIB: f64 = 64.0;
 
 const REPORTS_BUCKET: &str = "reports";
 const SITE_BUCKET: &str = "site";
 
 /// What a child prints as its last stdout line.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ChildReport {
+pub(crate) struct ChildReport {
     /// VmHWM after init (runtime, config, clients), before the handler runs.
     pub init_kib: u64,
     /// VmHWM at the end: the peak of the whole process.

@@ -14,11 +14,11 @@ use crate::{human_size, mb, met, Options, Table};
 use local_services::csvgen::CsvSpec;
 
 /// Target: the renderer runs at least at half the parse-only speed.
-pub const TARGET_RATIO: f64 = 0.5;
+pub(crate) const TARGET_RATIO: f64 = 0.5;
 
 /// A writer that only counts: the page goes nowhere.
 #[derive(Default)]
-pub struct CountingSink {
+pub(crate) struct CountingSink {
     pub bytes: u64,
 }
 
@@ -41,7 +41,7 @@ pub struct Pass {
 }
 
 /// Reads the generated CSV and throws it away.
-pub fn generate_only(spec: &CsvSpec) -> io::Result<Pass> {
+pub(crate) fn generate_only(spec: &CsvSpec) -> io::Result<Pass> {
     let started = Instant::now();
     let mut reader = spec.reader();
     // The csv crate's default buffer size, as both other passes read with it.
@@ -64,7 +64,7 @@ pub fn generate_only(spec: &CsvSpec) -> io::Result<Pass> {
 
 /// The csv crate alone: `read_record` into one reused `StringRecord`
 /// (UTF-8 checked, like the renderer's records).
-pub fn parse_only(spec: &CsvSpec) -> Result<Pass, String> {
+pub(crate) fn parse_only(spec: &CsvSpec) -> Result<Pass, String> {
     let started = Instant::now();
     let mut reader = csv::Reader::from_reader(spec.reader());
     let mut record = csv::StringRecord::new();

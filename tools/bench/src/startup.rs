@@ -23,9 +23,9 @@ use offline_runner::local_run::workspace_root;
 
 pub const FUNCTIONS: [&str; 4] = ["CreateReport", "PollReport", "DownloadReport", "UpdateSite"];
 /// Target: each zip at most 3 MiB.
-pub const TARGET_ZIP_MIB: f64 = 3.0;
+pub(crate) const TARGET_ZIP_MIB: f64 = 3.0;
 /// Target: median init at most 10 ms.
-pub const TARGET_INIT_MS: f64 = 10.0;
+pub(crate) const TARGET_INIT_MS: f64 = 10.0;
 /// The marker of the placeholder zips some setups leave in `dist/`.
 const STUB_MARKER: &[u8] = b"REPORT_PIPELINE_STUB_ARTIFACT";
 

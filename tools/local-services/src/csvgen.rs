@@ -15,7 +15,7 @@ use std::io::{self, Read};
 use std::sync::OnceLock;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 6] = ["id", "name", "city", "amount", "note", "date"];
+pub(crate) const COLUMNS: [&str; 6] = ["id", "name", "city", "amount", "note", "date"];
 
 const NAMES: &[&str] = &[
     "Alice Martin",
@@ -68,7 +68,7 @@ const NOTES: &[&str] = &[
 
 /// Size of the chunks yielded by [`CsvSpec::chunks`]: big enough that
 /// per-chunk overhead vanishes, small enough to keep memory flat.
-pub const DEFAULT_CHUNK: usize = 64 * 1024;
+pub(crate) const DEFAULT_CHUNK: usize = 64 * 1024;
 
 /// What to generate: `rows` data rows after the header, content picked by `seed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +128,7 @@ fn all_dates() -> &'static [String] {
 
 /// RFC 4180 quoting: quote when the field holds a comma, quote, CR or LF, or
 /// leading/trailing spaces (some readers trim those), doubling inner quotes.
-pub fn encode_field(s: &str) -> Vec<u8> {
+pub(crate) fn encode_field(s: &str) -> Vec<u8> {
     let needs = s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
         || s.starts_with(' ')
         || s.ends_with(' ');

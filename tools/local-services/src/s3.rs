@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Fixed credentials: local only, never secret.
-pub const ACCESS_KEY: &str = "test";
-pub const SECRET_KEY: &str = "testtesttest";
+pub(crate) const ACCESS_KEY: &str = "test";
+pub(crate) const SECRET_KEY: &str = "testtesttest";
 pub const REGION: &str = "us-east-1";
 
 /// A running S3 server. Stops when dropped.
@@ -220,7 +220,7 @@ impl LocalS3 {
     }
 
     /// Queues the same fault `n` times.
-    pub fn push_faults(&self, op: S3Op, fault: S3Fault, n: usize) {
+    pub(crate) fn push_faults(&self, op: S3Op, fault: S3Fault, n: usize) {
         let mut state = self.faults.0.lock().unwrap_or_else(|p| p.into_inner());
         state.queued.extend(std::iter::repeat_n((op, fault), n));
     }

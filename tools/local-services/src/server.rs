@@ -24,7 +24,7 @@ type ServeConn = Box<dyn Fn(TokioIo<TcpStream>) -> BoxFuture<'static, ()> + Send
 
 impl ServerTask {
     /// Binds `127.0.0.1:port` (0 picks a free port).
-    pub async fn listen(port: u16) -> std::io::Result<TcpListener> {
+    pub(crate) async fn listen(port: u16) -> std::io::Result<TcpListener> {
         TcpListener::bind(("127.0.0.1", port)).await
     }
 

@@ -485,15 +485,6 @@ impl Simulator {
             .push_back(fault);
     }
 
-    /// Queues the same fault `n` times.
-    pub fn push_faults(&self, route: Route, fault: Fault, n: usize) {
-        let mut inner = self.shared.lock();
-        let q = inner.faults.entry(route).or_default();
-        for _ in 0..n {
-            q.push_back(fault.clone());
-        }
-    }
-
     /// Faults still queued on `route`.
     pub fn pending_faults(&self, route: Route) -> usize {
         self.shared
@@ -501,10 +492,6 @@ impl Simulator {
             .faults
             .get(&route)
             .map_or(0, VecDeque::len)
-    }
-
-    pub fn clear_faults(&self) {
-        self.shared.lock().faults.clear();
     }
 
     /// Requests received on `route` so far, faulted and unauthorized ones included.
@@ -515,11 +502,6 @@ impl Simulator {
     /// Reports created so far, oldest first.
     pub fn reports(&self) -> Vec<ReportRecord> {
         self.shared.lock().reports.clone()
-    }
-
-    /// Changes the in-progress poll count for every report, created or not.
-    pub fn set_polls_to_complete(&self, polls: u32) {
-        self.shared.lock().polls_to_complete = polls;
     }
 
     /// Changes the outcome for every report, created or not.

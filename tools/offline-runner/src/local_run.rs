@@ -81,7 +81,7 @@ async fn add<F: Function>(invoker: &mut FnInvoker, env: &Layered) {
 
 /// The four functions, in process, each built from `env` by its own
 /// [`Function::build`], the constructor its `main.rs` calls.
-pub async fn in_process_invoker(env: Layered) -> FnInvoker {
+pub(crate) async fn in_process_invoker(env: Layered) -> FnInvoker {
     let mut invoker = FnInvoker::new();
     add::<CreateReport>(&mut invoker, &env).await;
     add::<PollReport>(&mut invoker, &env).await;
