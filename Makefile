@@ -21,7 +21,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
+.PHONY: help run test test-rust test-jsonata test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -29,13 +29,18 @@ help: ## list the targets
 run: ## run the whole pipeline offline, end to end (RUN_ARGS='--help' for options)
 	$(CARGO) run --quiet -p offline-runner --bin pipeline -- $(RUN_ARGS)
 
-test: test-rust test-cargo-lambda test-serverless ## every test (what CI runs)
+test: test-rust test-jsonata test-cargo-lambda test-serverless ## every test (what CI runs)
 
 test-rust: ## unit + integration tests, and the ASL conformance corpus when ../shared has it
 	$(CARGO) test --workspace --locked
 
 test-conformance: ## only the ASL conformance corpus, with the CLI's summary
 	$(CARGO) run --quiet --release -p statemachine --bin asl -- conformance $${ASL_CONFORMANCE_DIR:-../shared/asl-conformance/cases}
+
+# 1,668 of the suite's 1,674 cases that apply to Step Functions pass today (README).
+JSONATA_MIN_PASSED ?= 1668
+test-jsonata: ## the official JSONata test suite against our JSONata engine (../shared/jsonata-test-suite)
+	$(CARGO) run --quiet --release -p statemachine --bin asl -- jsonata-suite $${JSONATA_TEST_SUITE_DIR:-../shared/jsonata-test-suite} --min-passed $(JSONATA_MIN_PASSED)
 
 test-cargo-lambda: ## cargo lambda watch + invoke of each step against the dev servers
 	tests/cargo-lambda.sh

@@ -478,7 +478,7 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn hash(algo: &str, data: &[u8]) -> Result<String, String> {
+pub(crate) fn hash(algo: &str, data: &[u8]) -> Result<String, String> {
     use sha2::Digest as _;
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -498,7 +498,7 @@ fn hash(algo: &str, data: &[u8]) -> Result<String, String> {
 }
 
 /// Random bits: seeded (deterministic, splitmix64) or from the OS via uuid v4.
-fn random_u64(seed: Option<u64>) -> u64 {
+pub(crate) fn random_u64(seed: Option<u64>) -> u64 {
     match seed {
         Some(s) => {
             let mut z = s.wrapping_add(0x9E37_79B9_7F4A_7C15);

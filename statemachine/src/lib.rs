@@ -20,6 +20,7 @@ pub mod exec;
 pub mod history;
 pub(crate) mod intrinsics;
 pub mod invoke;
+pub mod jsonata;
 pub mod mermaid;
 pub mod model;
 pub mod path;

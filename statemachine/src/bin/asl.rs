@@ -5,6 +5,7 @@
 //! asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
 //! asl mermaid FILE
 //! asl conformance DIR [--verbose]
+//! asl jsonata-suite DIR [--verbose]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,8 @@ const USAGE: &str = "usage:
   asl validate FILE
   asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
   asl mermaid FILE
-  asl conformance DIR [--verbose]";
+  asl conformance DIR [--verbose]
+  asl jsonata-suite DIR [--verbose] [--min-passed N]   the official JSONata test suite against our engine";
 
 /// Prints one line per state: entered, exited with a short output, task errors.
 struct Progress;
@@ -50,6 +52,48 @@ impl Observer for Progress {
             );
         }
     }
+}
+
+/// `asl jsonata-suite DIR`: ends with "N passed, M failed" (and the cases
+/// that need `$eval`, which Step Functions lacks, as skipped).
+fn cmd_jsonata_suite(args: &[String]) -> Result<ExitCode, String> {
+    let dir = args.first().ok_or(USAGE)?;
+    let verbose = args.iter().any(|a| a == "--verbose");
+    let min_passed = match args.iter().position(|a| a == "--min-passed") {
+        Some(i) => Some(
+            args.get(i + 1)
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or("--min-passed takes a number")?,
+        ),
+        None => None,
+    };
+    if !Path::new(dir).join("groups").is_dir() {
+        println!("jsonata-suite: skipped, no test suite at {dir} (set JSONATA_TEST_SUITE_DIR)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = statemachine::jsonata::suite::run(Path::new(dir))?;
+    if verbose {
+        for id in &report.failed {
+            eprintln!("FAILED {id}");
+        }
+    }
+    let per_case = report.elapsed.as_secs_f64() * 1e6
+        / (report.passed + report.failed.len()).max(1) as f64;
+    eprintln!(
+        "JSONata test suite ({dir}): {:.0} µs per case, parse and evaluation",
+        per_case
+    );
+    println!(
+        "jsonata-suite: {} passed, {} failed, {} skipped",
+        report.passed,
+        report.failed.len(),
+        report.not_applicable
+    );
+    if let Some(min) = min_passed.filter(|m| report.passed < *m) {
+        eprintln!("fewer cases pass than the {min} that passed before: a regression");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(file: &str) -> Result<StateMachine, String> {
@@ -184,6 +228,7 @@ async fn main() -> ExitCode {
         Some("run") => cmd_run(rest).await,
         Some("conformance") => cmd_conformance(rest).await,
         Some("mermaid") => cmd_mermaid(rest),
+        Some("jsonata-suite") => cmd_jsonata_suite(rest),
         _ => Err(USAGE.to_string()),
     };
     match result {
