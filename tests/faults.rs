@@ -34,7 +34,7 @@ impl Ran {
             .execution
             .history
             .iter()
-            .filter(|e| e.event_type == "TaskFailed" && e.state_name.as_deref() == Some(state))
+            .filter(|e| e.is_task_failure() && e.state_name.as_deref() == Some(state))
             .count()
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::StateType;
+use crate::model::{ResourceKind, StateType};
 
 /// The blank timestamp of a new event (one shared allocation).
 static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
@@ -65,7 +65,45 @@ pub(crate) fn state_event_types(kind: &StateType) -> (&'static str, &'static str
     }
 }
 
+/// The events a Task records: `Task…` for service integrations (and
+/// `lambda:invoke`), `LambdaFunction…` for a Lambda function ARN resource.
+pub(crate) struct TaskEvents {
+    pub(crate) scheduled: &'static str,
+    pub(crate) started: &'static str,
+    pub(crate) succeeded: &'static str,
+    pub(crate) failed: &'static str,
+    pub(crate) timed_out: &'static str,
+}
+
+pub(crate) fn task_event_types(kind: &ResourceKind) -> TaskEvents {
+    match kind {
+        ResourceKind::LambdaFunction => TaskEvents {
+            scheduled: "LambdaFunctionScheduled",
+            started: "LambdaFunctionStarted",
+            succeeded: "LambdaFunctionSucceeded",
+            failed: "LambdaFunctionFailed",
+            timed_out: "LambdaFunctionTimedOut",
+        },
+        _ => TaskEvents {
+            scheduled: "TaskScheduled",
+            started: "TaskStarted",
+            succeeded: "TaskSucceeded",
+            failed: "TaskFailed",
+            timed_out: "TaskTimedOut",
+        },
+    }
+}
+
 impl HistoryEvent {
+    /// A Task attempt that failed or timed out (`TaskFailed`,
+    /// `LambdaFunctionFailed`, `TaskTimedOut`, `LambdaFunctionTimedOut`).
+    pub fn is_task_failure(&self) -> bool {
+        matches!(
+            self.event_type,
+            "TaskFailed" | "TaskTimedOut" | "LambdaFunctionFailed" | "LambdaFunctionTimedOut"
+        )
+    }
+
     /// A blank event of `event_type`; the recorder fills id, time and clock.
     pub fn new(event_type: &'static str) -> Self {
         HistoryEvent {

@@ -96,6 +96,8 @@ pub struct State {
     pub name: Arc<str>,
     /// `Type`, parsed once.
     pub kind: StateType,
+    /// Runs in JSONata mode (its `QueryLanguage`, else its machine's).
+    pub jsonata: bool,
     /// The state's JSON object (private, so `hot` cannot go stale).
     raw: Map<String, Value>,
     /// Copies of the fields read on every visit, found once at parse time
@@ -124,6 +126,7 @@ impl State {
     fn new(
         name: &str,
         kind: StateType,
+        jsonata: bool,
         raw: Map<String, Value>,
         branches: Vec<StateMachine>,
         processor: Option<Box<StateMachine>>,
@@ -132,6 +135,7 @@ impl State {
         State {
             name: Arc::from(name),
             kind,
+            jsonata,
             raw,
             hot,
             branches,
@@ -383,6 +387,7 @@ impl StateMachine {
                 states.push(State::new(
                     name,
                     StateType::parse(&kind),
+                    ql == "JSONata",
                     raw,
                     branches,
                     processor,
@@ -430,16 +435,6 @@ impl StateMachine {
                 p.collect_functions(out);
             }
         }
-    }
-
-    /// True when any state (at any depth) runs in JSONata mode.
-    pub(crate) fn uses_jsonata(&self) -> bool {
-        self.query_language == "JSONata"
-            || self.states.iter().any(|s| {
-                s.str("QueryLanguage") == Some("JSONata")
-                    || s.branches.iter().any(|b| b.uses_jsonata())
-                    || s.processor.as_ref().is_some_and(|p| p.uses_jsonata())
-            })
     }
 }
 

@@ -145,11 +145,7 @@ async fn given_a_transient_api_error_when_retried_then_the_pipeline_still_succee
         exec.error,
         exec.cause
     );
-    let failed = exec
-        .history
-        .iter()
-        .filter(|e| e.event_type == "TaskFailed")
-        .count();
+    let failed = exec.history.iter().filter(|e| e.is_task_failure()).count();
     assert_eq!(failed, 1);
 }
 

@@ -4,7 +4,7 @@
 //! asl validate FILE
 //! asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
 //! asl mermaid FILE
-//! asl conformance DIR [--verbose]
+//! asl conformance DIR [--verbose] [--histories]
 //! asl jsonata-suite DIR [--verbose]
 //! ```
 
@@ -24,7 +24,7 @@ const USAGE: &str = "usage:
   asl validate FILE
   asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
   asl mermaid FILE
-  asl conformance DIR [--verbose]
+  asl conformance DIR [--verbose] [--histories]
   asl jsonata-suite DIR [--verbose] [--min-passed N]   the official JSONata test suite against our engine";
 
 /// Prints one line per state: entered, exited with a short output, task errors.
@@ -44,7 +44,7 @@ impl Observer for Progress {
                 .map(|o| summarize(o, 120))
                 .unwrap_or_default();
             eprintln!("[{t:>9.3}s] < {name} -> {out}");
-        } else if ty == "TaskFailed" || ty.ends_with("Failed") && ty != "ExecutionFailed" {
+        } else if e.is_task_failure() || ty.ends_with("Failed") && ty != "ExecutionFailed" {
             eprintln!(
                 "[{t:>9.3}s] ! {name} {ty}: {} {}",
                 e.error.as_deref().unwrap_or(""),
@@ -77,8 +77,8 @@ fn cmd_jsonata_suite(args: &[String]) -> Result<ExitCode, String> {
             eprintln!("FAILED {id}");
         }
     }
-    let per_case = report.elapsed.as_secs_f64() * 1e6
-        / (report.passed + report.failed.len()).max(1) as f64;
+    let per_case =
+        report.elapsed.as_secs_f64() * 1e6 / (report.passed + report.failed.len()).max(1) as f64;
     eprintln!(
         "JSONata test suite ({dir}): {:.0} µs per case, parse and evaluation",
         per_case
@@ -177,12 +177,23 @@ async fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
 async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
     let dir = PathBuf::from(args.first().ok_or(USAGE)?);
     let verbose = args.iter().any(|a| a == "--verbose");
+    let histories = args.iter().any(|a| a == "--histories");
     let summary = statemachine::conformance::run_dir(&dir, Duration::from_secs(10)).await?;
     for r in &summary.results {
         if r.passed && verbose && r.cause_matches == Some(false) {
             println!("CAUSE {} ({})", r.name, r.file.display());
             for d in &r.diff {
                 println!("  {}", d.replace('\n', "\n  "));
+            }
+        }
+        if histories {
+            if let Some(d) = &r.history_diff {
+                println!(
+                    "HISTORY {} ({})\n  {}",
+                    r.name,
+                    r.file.display(),
+                    d.replace('\n', "\n  ")
+                );
             }
         }
         if !r.passed {
@@ -199,6 +210,10 @@ async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
     for ql in ["JSONPath", "JSONata"] {
         let (p, t) = summary.by_language(ql);
         println!("{ql}: {p} passed, {} failed", t - p);
+    }
+    for ql in ["JSONPath", "JSONata"] {
+        let (m, t) = summary.histories_for(ql);
+        println!("{ql} histories with AWS's shape: {m} of {t}");
     }
     let (m, t) = summary.causes();
     let (mp, tp) = summary.causes_for("JSONPath");

@@ -40,6 +40,18 @@ impl Clock {
     pub(super) fn at(&self, elapsed: f64) -> DateTime<Utc> {
         self.start_wall + chrono::Duration::microseconds((elapsed * 1e6) as i64)
     }
+    /// Moves the clock to `elapsed` seconds after the start, unless it is
+    /// already past it.
+    pub(super) fn advance_to(&self, elapsed: f64) {
+        let real = self.start.elapsed().as_secs_f64();
+        let _ = self
+            .skipped
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |bits| {
+                let skipped = f64::from_bits(bits);
+                (real + skipped < elapsed).then(|| (elapsed - real).to_bits())
+            });
+    }
+
     pub(super) fn advance(&self, secs: f64) {
         let _ = self
             .skipped

@@ -61,13 +61,13 @@ impl Failure {
         }
     }
 
-    /// A definition in a query language this executor does not run.
-    pub(crate) fn jsonata_unsupported() -> Self {
-        Failure {
-            error: "States.Runtime".into(),
-            cause: Some("unsupported: JSONata query language".into()),
-            kind: FailureKind::Fatal,
-        }
+    /// `States.QueryEvaluationError` in a JSONata state: an expression failed
+    /// or gave what the field cannot take. Retry and Catch may handle it.
+    pub(crate) fn query_evaluation(state: &str, entered: u64, msg: &str) -> Self {
+        let mut f = Self::runtime(state, entered, msg);
+        f.error = "States.QueryEvaluationError".into();
+        f.kind = FailureKind::Catchable;
+        f
     }
 
     /// The state machine's `TimeoutSeconds` elapsed.
@@ -207,6 +207,55 @@ pub(crate) mod cause {
 
     pub(crate) fn map_items_not_array(path: &str, items: &Value) -> String {
         format!("Invalid path '{path}' : The Map state's items must be a JSON array, got: {items}")
+    }
+
+    /// JSONata's name for a value's type, as AWS's causes use it.
+    fn jsonata_type(v: &Value) -> &'static str {
+        match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    pub(crate) fn jsonata_undefined(expr: &str, field: &str) -> String {
+        format!("The JSONata expression '{expr}' specified for the field '{field}' returned nothing (undefined).")
+    }
+
+    pub(crate) fn jsonata_wrong_type(expr: &str, field: &str, want: &str, got: &Value) -> String {
+        format!(
+            "The JSONata expression '{expr}' specified for the field '{field}' returned an unexpected result type. Expected '{want}', but was '{}' for value: {got}",
+            jsonata_type(got)
+        )
+    }
+
+    pub(crate) fn jsonata_failed(expr: &str, field: &str, why: &str) -> String {
+        format!("The JSONata expression '{expr}' specified for the field '{field}' threw an error during evaluation. {why}")
+    }
+
+    pub(crate) fn jsonata_unparsable(expr: &str, field: &str, why: &str) -> String {
+        format!("The JSONata expression '{expr}' specified for the field '{field}' could not be parsed. {why}")
+    }
+
+    pub(crate) fn field_wrong_type(field: &str, want: &str, got: &Value) -> String {
+        format!(
+            "The field '{field}' must be of type '{want}', but was '{}' for value: {got}",
+            jsonata_type(got)
+        )
+    }
+
+    pub(crate) fn map_input_not_array(input: &Value) -> String {
+        format!("Map state input must be an array but was: {input}")
+    }
+
+    pub(crate) fn jsonata_timestamp(value: &Value) -> String {
+        format!(
+            "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+            shown(value)
+        )
     }
 
     pub(crate) const TOLERATED_COUNT_NEGATIVE: &str = "ToleratedFailureCount cannot be negative.";

@@ -24,6 +24,7 @@ mod cache;
 mod clock;
 mod dataflow;
 mod failure;
+mod jsonata;
 mod retry;
 mod runner;
 mod size;
@@ -139,6 +140,7 @@ pub async fn execute(
         recorder: Mutex::new(Recorder::default()),
         paths: Mutex::new(ParseCache::default()),
         calls: Mutex::new(ParseCache::default()),
+        exprs: Mutex::new(ParseCache::default()),
         clock: Clock::starting_at(start_wall),
         deadline: machine.timeout_seconds,
         execution: json!({
@@ -159,9 +161,7 @@ pub async fn execute(
     ev.input = Some(input.clone());
     runner.record(ev);
 
-    let result = if machine.uses_jsonata() {
-        Err(Failure::jsonata_unsupported())
-    } else {
+    let result = {
         let mut scope = Scope::default();
         let run = runner.run_machine(machine, input, &mut scope);
         match machine.timeout_seconds {
@@ -235,6 +235,14 @@ impl Runner<'_> {
             }
             StateType::Choice => self.run_choice(&sc, &raw, scope)?,
             StateType::Wait => self.run_wait(&sc, &raw, scope).await?,
+            StateType::Succeed if state.jsonata => match state.get("Output") {
+                None => (None, raw.clone()),
+                Some(_) => {
+                    let vars = jsonata::StatesVar::input(&raw);
+                    let out = self.jsonata_finish(&sc, vars, (*raw).clone(), scope)?;
+                    (None, Arc::new(out))
+                }
+            },
             StateType::Succeed => {
                 let eff = self.input_path_cow(&sc, &raw, scope)?;
                 (None, self.hand_on(&sc, &raw, eff, scope)?)

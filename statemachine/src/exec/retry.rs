@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::failure::{error_matches, Failure, FailureKind};
+use super::jsonata::StatesVar;
 use super::runner::{Runner, Scope, StateCtx};
 use crate::intrinsics;
 use crate::model::StateType;
@@ -37,10 +38,13 @@ impl Runner<'_> {
                 _ => self.map_attempt(&sc2, raw, scope).await,
             };
             let failure = match attempt {
-                Ok(result) => {
-                    let out = self.finish(sc, raw, result, scope)?;
-                    return Ok((self.next_of(sc), out));
-                }
+                Ok(result) => match self.finish_result(sc, raw, result, scope) {
+                    Ok(out) => return Ok((self.next_of(sc), out)),
+                    // A JSONata state's Output or Assign failing is a
+                    // QueryEvaluationError its own Retry and Catch see.
+                    Err(f) if st.jsonata && f.kind == FailureKind::Catchable => f,
+                    Err(f) => return Err(f),
+                },
                 Err(f) => f,
             };
             if failure.kind != FailureKind::Catchable {
@@ -73,6 +77,18 @@ impl Runner<'_> {
                     continue;
                 }
             }
+            // Map and Parallel record their failure once, when no retry follows.
+            let failed_event = match st.kind {
+                StateType::Map => Some("MapStateFailed"),
+                StateType::Parallel => Some("ParallelStateFailed"),
+                _ => None,
+            };
+            if let Some(ty) = failed_event {
+                let mut ev = self.state_event(ty, &st.name);
+                ev.error = Some(failure.error.clone());
+                ev.cause = failure.cause.clone();
+                self.record(ev);
+            }
             for c in catchers {
                 let matches = c
                     .get("ErrorEquals")
@@ -82,13 +98,35 @@ impl Runner<'_> {
                     continue;
                 }
                 let err_obj = failure.error_object();
-                let assigned = self.assign(sc, c.get("Assign"), &err_obj, scope)?;
-                let out = self.result_path_of(sc, c.get("ResultPath"), raw, err_obj)?;
-                scope.store(assigned);
+                let out = if st.jsonata {
+                    let vars = StatesVar::input(raw).with_error(&err_obj);
+                    let (assign, output) = (c.get("Assign"), c.get("Output"));
+                    self.jsonata_finish_with(sc, assign, output, vars, err_obj.clone(), scope)?
+                } else {
+                    let assigned = self.assign(sc, c.get("Assign"), &err_obj, scope)?;
+                    let out = self.result_path_of(sc, c.get("ResultPath"), raw, err_obj)?;
+                    scope.store(assigned);
+                    out
+                };
                 let next = c.get("Next").and_then(Value::as_str).unwrap_or_default();
                 return Ok((Some(next), out));
             }
             return Err(failure);
         }
+    }
+
+    /// A Task, Parallel or Map result through the state's data flow.
+    fn finish_result(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        result: Value,
+        scope: &mut Scope,
+    ) -> Result<Value, Failure> {
+        if sc.state.jsonata {
+            let vars = StatesVar::input(raw).with_result(&result);
+            return self.jsonata_finish(sc, vars, result.clone(), scope);
+        }
+        self.finish(sc, raw, result, scope)
     }
 }

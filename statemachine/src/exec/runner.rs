@@ -17,6 +17,7 @@ use super::RunOptions;
 use crate::history::HistoryEvent;
 use crate::intrinsics::Intrinsic;
 use crate::invoke::TaskInvoker;
+use crate::jsonata::Expr;
 use crate::model::{State, StateMachine};
 use crate::path::JsonPath;
 
@@ -63,6 +64,8 @@ pub(super) struct Runner<'a> {
     pub(super) paths: Mutex<ParseCache<JsonPath>>,
     /// Parsed intrinsic calls of the definition.
     pub(super) calls: Mutex<ParseCache<Intrinsic>>,
+    /// Parsed JSONata expressions of the definition.
+    pub(super) exprs: Mutex<ParseCache<Expr>>,
     pub(super) clock: Clock,
     pub(super) deadline: Option<f64>,
     /// `$$.Execution` and `$$.StateMachine`.
@@ -93,6 +96,12 @@ impl<'s> StateCtx<'s> {
     }
 }
 
+tokio::task_local! {
+    /// Set while a Distributed Map's child execution runs: its events belong
+    /// to the child's own history, not to this one.
+    pub(super) static CHILD_EXECUTION: ();
+}
+
 impl Runner<'_> {
     pub(super) fn record(&self, ev: HistoryEvent) -> u64 {
         self.record_timed(ev).0
@@ -100,6 +109,9 @@ impl Runner<'_> {
 
     /// [`Self::record`], also returning the clock reading the event carries.
     pub(super) fn record_timed(&self, mut ev: HistoryEvent) -> (u64, f64) {
+        if CHILD_EXECUTION.try_with(|_| ()).is_ok() {
+            return (0, self.clock.elapsed());
+        }
         let mut r = self.recorder.lock().expect("history");
         ev.id = r.events.len() as u64 + 1;
         ev.previous_event_id = r.events.len() as u64;
@@ -144,12 +156,17 @@ impl Runner<'_> {
     }
 
     /// Sleep `secs` of virtual time; fails when the execution deadline falls inside.
+    ///
+    /// The wait ends `secs` after it began on the virtual clock, so waits in
+    /// concurrent Map iterations or Parallel branches overlap rather than add
+    /// up: each yields first, letting the others begin theirs.
     pub(super) async fn wait(&self, secs: f64) -> Result<(), Failure> {
         let secs = secs.max(0.0);
+        let began = self.clock.elapsed();
         let mut todo = secs;
         let mut hit_deadline = false;
         if let Some(d) = self.deadline {
-            let left = (d - self.clock.elapsed()).max(0.0);
+            let left = (d - began).max(0.0);
             if todo > left {
                 todo = left;
                 hit_deadline = true;
@@ -158,8 +175,10 @@ impl Runner<'_> {
         let real = todo * self.opts.wait_scale.max(0.0);
         if real > 0.0 {
             tokio::time::sleep(Duration::from_secs_f64(real)).await;
+        } else {
+            tokio::task::yield_now().await;
         }
-        self.clock.advance(todo - real);
+        self.clock.advance_to(began + todo);
         if hit_deadline {
             self.clock.advance(1e-3);
             return Err(Failure::execution_timeout());

@@ -41,7 +41,7 @@ async fn given_pass_with_parameters_and_result_path_when_run_then_result_is_merg
 }
 
 #[tokio::test]
-async fn given_a_task_when_run_then_history_has_aws_event_types_with_chained_ids() {
+async fn given_a_lambda_function_task_when_run_then_history_has_lambda_events_with_chained_ids() {
     let m = machine(json!({"StartAt": "T", "States": {"T": {
         "Type": "Task", "Resource": {"Fn::GetAtt": ["Double", "Arn"]}, "End": true}}}));
     let inv = FnInvoker::new().with("Double", |v: Value| async move {
@@ -54,9 +54,9 @@ async fn given_a_task_when_run_then_history_has_aws_event_types_with_chained_ids
         [
             "ExecutionStarted",
             "TaskStateEntered",
-            "TaskScheduled",
-            "TaskStarted",
-            "TaskSucceeded",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
             "TaskStateExited",
             "ExecutionSucceeded"
         ]
@@ -78,7 +78,13 @@ async fn given_a_retrier_when_the_task_fails_then_it_is_retried_until_success() 
     .unwrap();
     let e = execute(&m, json!({}), &inv, fast()).await;
     assert_eq!(e.status, ExecutionStatus::Succeeded);
-    assert_eq!(types(&e).iter().filter(|t| **t == "TaskFailed").count(), 2);
+    assert_eq!(
+        types(&e)
+            .iter()
+            .filter(|t| **t == "LambdaFunctionFailed")
+            .count(),
+        2
+    );
     // 3 s then 6 s of virtual backoff, no real sleeping.
     assert!(e.history.last().unwrap().elapsed_seconds >= 9.0);
 }

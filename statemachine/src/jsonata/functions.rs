@@ -34,7 +34,9 @@ fn partition(args: &[JValue]) -> Result<JValue, EvaluatorError> {
     };
     let size = number(args, 1, "partition")?;
     if size < 1.0 || size.fract() != 0.0 {
-        return Err(fail("$partition: the chunk size must be a positive integer"));
+        return Err(fail(
+            "$partition: the chunk size must be a positive integer",
+        ));
     }
     let chunks: Vec<Value> = items
         .chunks(size as usize)
@@ -73,7 +75,11 @@ fn range(args: &[JValue]) -> Result<JValue, EvaluatorError> {
             })
         })
         .collect();
-    Ok(JValue::from(Value::Array(out)))
+    // AWS's $range gives a JSONata sequence, and a sequence of one is that one value.
+    match <[Value; 1]>::try_from(out) {
+        Ok([one]) => Ok(JValue::from(one)),
+        Err(out) => Ok(JValue::from(Value::Array(out))),
+    }
 }
 
 fn hash(args: &[JValue]) -> Result<JValue, EvaluatorError> {
@@ -116,7 +122,9 @@ fn parse(args: &[JValue]) -> Result<JValue, EvaluatorError> {
 }
 
 fn eval_unsupported(_: &[JValue]) -> Result<JValue, EvaluatorError> {
-    Err(fail("The function $eval is not supported by Step Functions"))
+    Err(fail(
+        "The function $eval is not supported by Step Functions",
+    ))
 }
 
 /// Registers AWS's functions on `ev` and removes `$eval`.

@@ -39,8 +39,7 @@ pub struct SuiteReport {
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -89,9 +88,9 @@ fn load(root: &Path) -> Result<Vec<Case>, String> {
                 };
                 let data = match (c.get("data"), c.get("dataset")) {
                     (Some(d), _) => Some(d.clone()),
-                    (None, Some(Value::String(name))) => {
-                        Some(read_json(&root.join("datasets").join(format!("{name}.json")))?)
-                    }
+                    (None, Some(Value::String(name))) => Some(read_json(
+                        &root.join("datasets").join(format!("{name}.json")),
+                    )?),
                     _ => None,
                 };
                 let code = c
@@ -131,7 +130,10 @@ fn load(root: &Path) -> Result<Vec<Case>, String> {
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
             x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs())
         }
         (Value::Array(x), Value::Array(y)) => {

@@ -10,10 +10,7 @@ fn eval(text: &str, input: Value) -> Result<Option<Value>, EvalError> {
 
 #[test]
 fn given_a_path_when_evaluated_then_it_reads_the_input() {
-    assert_eq!(
-        eval("a.b", json!({"a": {"b": 2}})).unwrap(),
-        Some(json!(2))
-    );
+    assert_eq!(eval("a.b", json!({"a": {"b": 2}})).unwrap(), Some(json!(2)));
     assert_eq!(eval("missing", json!({})).unwrap(), None);
 }
 

@@ -321,7 +321,7 @@ impl Observer for Progress {
                 took,
                 summarize(event.output.as_deref())
             )
-        } else if t == "TaskFailed" || t == "ExecutionFailed" || t == "ExecutionTimedOut" {
+        } else if event.is_task_failure() || t == "ExecutionFailed" || t == "ExecutionTimedOut" {
             format!(
                 "{:<16} {:>11}  {} {}",
                 if name.is_empty() {

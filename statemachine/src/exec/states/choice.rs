@@ -1,9 +1,14 @@
 //! Choice: the first rule that matches names the next state, else `Default`.
+//! In JSONata a rule is a `Condition`; the matching rule's `Assign` and
+//! `Output` apply, or the state's own when `Default` is taken.
 
-use serde_json::Value;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
 
 use crate::choice;
 use crate::exec::failure::Failure;
+use crate::exec::jsonata::StatesVar;
 use crate::exec::runner::{Payload, Runner, Scope, StateCtx};
 use crate::model::small_get;
 
@@ -14,6 +19,9 @@ impl Runner<'_> {
         raw: &Payload,
         scope: &mut Scope,
     ) -> Result<(Option<&'s str>, Payload), Failure> {
+        if sc.state.jsonata {
+            return self.run_choice_jsonata(sc, raw, scope);
+        }
         let eff = self.input_path_cow(sc, raw, scope)?;
         let rules: &'s [Value] = sc
             .state
@@ -53,5 +61,45 @@ impl Runner<'_> {
         scope.store(a1);
         scope.store(a2);
         Ok((Some(next), out))
+    }
+
+    fn run_choice_jsonata<'s>(
+        &self,
+        sc: &StateCtx<'s>,
+        raw: &Payload,
+        scope: &mut Scope,
+    ) -> Result<(Option<&'s str>, Payload), Failure> {
+        let st = StatesVar::input(raw);
+        let rules: &'s [Value] = sc
+            .state
+            .get("Choices")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        let mut chosen: Option<(&'s str, &'s Map<String, Value>)> = None;
+        for (i, rule) in rules.iter().enumerate() {
+            let Some(r) = rule.as_object() else { continue };
+            let condition = small_get(r, "Condition").unwrap_or(&Value::Bool(false));
+            let field = format!("Choices[{i}].Condition");
+            let hit = self.jsonata_typed(sc, condition, &field, "boolean", st, scope)?;
+            if hit == Value::Bool(true) {
+                let next = small_get(r, "Next")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                chosen = Some((next, r));
+                break;
+            }
+        }
+        let (next, assign, output) = match chosen {
+            Some((next, r)) => (next, small_get(r, "Assign"), small_get(r, "Output")),
+            None => match sc.state.str("Default") {
+                Some(d) => (d, sc.state.get("Assign"), sc.state.get("Output")),
+                None => return Err(Failure::no_choice_matched(&sc.state.name, sc.entered)),
+            },
+        };
+        if assign.is_none() && output.is_none() {
+            return Ok((Some(next), raw.clone()));
+        }
+        let out = self.jsonata_finish_with(sc, assign, output, st, (**raw).clone(), scope)?;
+        Ok((Some(next), Arc::new(out)))
     }
 }

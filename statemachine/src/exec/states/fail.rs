@@ -1,9 +1,10 @@
 //! Fail: ends the execution (or the branch) with its `Error` and `Cause`,
-//! literal or read through `ErrorPath`/`CausePath`.
+//! literal, read through `ErrorPath`/`CausePath`, or (JSONata) expressions.
 
 use serde_json::Value;
 
 use crate::exec::failure::{cause, Failure};
+use crate::exec::jsonata::StatesVar;
 use crate::exec::runner::{Runner, Scope, StateCtx};
 
 impl Runner<'_> {
@@ -15,6 +16,16 @@ impl Runner<'_> {
     ) -> Failure {
         let st = sc.state;
         let pick = |lit: &str, path: &str| -> Result<Option<String>, Failure> {
+            if st.jsonata {
+                return match st.get(lit) {
+                    None => Ok(None),
+                    Some(v) => {
+                        let v =
+                            self.jsonata_typed(sc, v, lit, "string", StatesVar::input(raw), scope)?;
+                        Ok(v.as_str().map(str::to_string))
+                    }
+                };
+            }
             if let Some(v) = st.str(lit) {
                 return Ok(Some(v.to_string()));
             }

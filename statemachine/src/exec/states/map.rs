@@ -1,13 +1,25 @@
-//! Map (inline and Distributed): items from `Items`/`ItemsPath`, each
-//! through `ItemSelector` and an optional `ItemBatcher`, run by the item
-//! processor; failures counted against `ToleratedFailure*`.
+//! Map (inline and Distributed): what to run, per query language. Items
+//! from `Items`/`ItemsPath` (JSONata: `Items`, else the input), each through
+//! `ItemSelector` and an optional `ItemBatcher`; `MaxConcurrency` and
+//! `ToleratedFailure*`. The iterations themselves run in `map_run.rs`.
 
-use std::sync::Arc;
+use serde_json::{Map, Value};
 
-use serde_json::{json, Map, Value};
-
-use crate::exec::failure::{cause, Failure, FailureKind};
+use crate::exec::failure::{cause, Failure};
+use crate::exec::jsonata::StatesVar;
 use crate::exec::runner::{Runner, Scope, StateCtx};
+
+/// A Map attempt, ready to run.
+pub(in crate::exec) struct MapPlan {
+    /// One input per iteration (batches already formed).
+    pub(in crate::exec) inputs: Vec<Value>,
+    /// Iterations running at once (0: no limit).
+    pub(in crate::exec) max_concurrency: usize,
+    pub(in crate::exec) tolerated_count: Option<f64>,
+    pub(in crate::exec) tolerated_percentage: Option<f64>,
+    /// `ProcessorConfig.Mode` is `DISTRIBUTED`: a map run of child executions.
+    pub(in crate::exec) distributed: bool,
+}
 
 impl Runner<'_> {
     pub(in crate::exec) async fn map_attempt(
@@ -16,10 +28,37 @@ impl Runner<'_> {
         raw: &Value,
         scope: &mut Scope,
     ) -> Result<Value, Failure> {
+        let plan = if sc.state.jsonata {
+            self.map_plan_jsonata(sc, raw, scope)?
+        } else {
+            self.map_plan_jsonpath(sc, raw, scope)?
+        };
+        self.run_map(sc, plan, scope).await
+    }
+
+    fn distributed(sc: &StateCtx<'_>) -> bool {
+        sc.state
+            .get("ItemProcessor")
+            .or_else(|| sc.state.get("Iterator"))
+            .and_then(|p| p.get("ProcessorConfig"))
+            .and_then(|c| c.get("Mode"))
+            .and_then(Value::as_str)
+            == Some("DISTRIBUTED")
+    }
+
+    fn map_plan_jsonpath(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        scope: &Scope,
+    ) -> Result<MapPlan, Failure> {
         let st = sc.state;
         let eff = self.input_path(sc, raw, scope)?;
         let items_v = match st.get("Items") {
-            Some(tmpl) => self.template(sc, &json!({"v": tmpl}), &eff, scope, None)?["v"].take(),
+            Some(tmpl) => {
+                let wrapped = Value::Object(Map::from_iter([("v".to_string(), tmpl.clone())]));
+                self.template(sc, &wrapped, &eff, scope, None)?["v"].take()
+            }
             None => match st.str("ItemsPath") {
                 Some(p) => self.read_field_path(sc, p, &eff, scope)?,
                 None => eff.clone(),
@@ -31,31 +70,18 @@ impl Runner<'_> {
                 &cause::map_items_not_array(st.str("ItemsPath").unwrap_or("$"), &items_v),
             ));
         };
-        let _max_concurrency = self.int_field(sc, "MaxConcurrency", &eff, scope, false)?;
-        let tol_count = self.int_field(sc, "ToleratedFailureCount", &eff, scope, false)?;
-        if tol_count.is_some_and(|c| c < 0.0) {
+        let max_concurrency = self.int_field(sc, "MaxConcurrency", &eff, scope, false)?;
+        // AWS records the start after MaxConcurrency, before the tolerances.
+        self.map_started(sc, items.len());
+        let tolerated_count = self.int_field(sc, "ToleratedFailureCount", &eff, scope, false)?;
+        if tolerated_count.is_some_and(|c| c < 0.0) {
             return Err(self.fatal(sc, cause::TOLERATED_COUNT_NEGATIVE));
         }
-        let tol_pct = self.int_field(sc, "ToleratedFailurePercentage", &eff, scope, true)?;
-        if tol_pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+        let tolerated_percentage =
+            self.int_field(sc, "ToleratedFailurePercentage", &eff, scope, true)?;
+        if tolerated_percentage.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
             return Err(self.fatal(sc, cause::TOLERATED_PERCENTAGE_RANGE));
         }
-        // A Distributed Map fails its map run with ExceedToleratedFailureThreshold
-        // (threshold 0 by default) instead of passing the item's error through.
-        let distributed = st
-            .get("ItemProcessor")
-            .and_then(|p| p.get("ProcessorConfig"))
-            .and_then(|c| c.get("Mode"))
-            .and_then(Value::as_str)
-            == Some("DISTRIBUTED");
-        let tolerant = tol_count.is_some() || tol_pct.is_some() || distributed;
-        let processor = st
-            .processor
-            .as_deref()
-            .ok_or_else(|| self.fatal(sc, cause::MAP_WITHOUT_PROCESSOR))?;
-        let mut ev = self.state_event("MapStateStarted", &st.name);
-        ev.index = Some(items.len());
-        self.record(ev);
         let selector = st.get("ItemSelector").or_else(|| st.get("Parameters"));
         let mut inputs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -64,7 +90,6 @@ impl Runner<'_> {
                 None => item.clone(),
             });
         }
-        // ItemBatcher: each iteration gets {"BatchInput": …, "Items": [up to MaxItemsPerBatch]}.
         if let Some(batcher) = st.get("ItemBatcher") {
             let max = match batcher.get("MaxItemsPerBatch").and_then(Value::as_u64) {
                 Some(m) => Some(m),
@@ -73,72 +98,108 @@ impl Runner<'_> {
                     None => None,
                 },
             };
-            let size = max.unwrap_or(inputs.len() as u64).max(1) as usize;
             let batch_input = match batcher.get("BatchInput") {
                 Some(b) => Some(self.template(sc, b, &eff, scope, None)?),
                 None => None,
             };
-            inputs = inputs
-                .chunks(size)
-                .map(|chunk| {
-                    let mut o = Map::new();
-                    if let Some(b) = &batch_input {
-                        o.insert("BatchInput".into(), b.clone());
-                    }
-                    o.insert("Items".into(), Value::Array(chunk.to_vec()));
-                    Value::Object(o)
-                })
-                .collect();
+            inputs = batches(inputs, max, batch_input);
         }
-        let total = inputs.len();
-        let mut results = Vec::with_capacity(total);
-        let mut failures = 0usize;
-        for (i, input) in inputs.into_iter().enumerate() {
-            let mut ev = self.state_event("MapIterationStarted", &st.name);
-            ev.index = Some(i);
-            self.record(ev);
-            let mut inner = scope.clone();
-            match self
-                .run_machine(processor, Arc::new(input), &mut inner)
-                .await
-            {
-                Ok(v) => {
-                    let v = Arc::unwrap_or_clone(v);
-                    let mut ev = self.state_event("MapIterationSucceeded", &st.name);
-                    ev.index = Some(i);
-                    self.record(ev);
-                    results.push(v);
-                }
-                Err(f) => {
-                    let mut ev = self.state_event("MapIterationFailed", &st.name);
-                    ev.index = Some(i);
-                    ev.error = Some(f.error.clone());
-                    ev.cause = f.cause.clone();
-                    self.record(ev);
-                    if f.kind != FailureKind::Catchable {
-                        return Err(f);
-                    }
-                    failures += 1;
-                    let within_count = tol_count.is_some_and(|c| failures as f64 <= c);
-                    let within_pct =
-                        tol_pct.is_some_and(|p| (failures as f64) * 100.0 / (total as f64) <= p);
-                    if !(within_count || within_pct) {
-                        let err = if tolerant {
-                            Failure::tolerated_failure_exceeded()
-                        } else {
-                            f
-                        };
-                        let mut ev = self.state_event("MapStateFailed", &st.name);
-                        ev.error = Some(err.error.clone());
-                        ev.cause = err.cause.clone();
-                        self.record(ev);
-                        return Err(err);
-                    }
-                    results.push(f.error_object());
-                }
-            }
-        }
-        self.record(self.state_event("MapStateSucceeded", &st.name));
-        Ok(Value::Array(results))
+        Ok(MapPlan {
+            inputs,
+            max_concurrency: max_concurrency.unwrap_or(0.0).max(0.0) as usize,
+            tolerated_count,
+            tolerated_percentage,
+            distributed: Self::distributed(sc),
+        })
     }
+
+    fn map_plan_jsonata(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        scope: &Scope,
+    ) -> Result<MapPlan, Failure> {
+        let st = sc.state;
+        let vars = StatesVar::input(raw);
+        let items = match st.get("Items") {
+            Some(v) => self.jsonata_typed(sc, v, "Items", "array", vars, scope)?,
+            None if raw.is_array() => raw.clone(),
+            None => return Err(self.evaluation_failed(sc, &cause::map_input_not_array(raw))),
+        };
+        let Value::Array(items) = items else {
+            unreachable!("jsonata_typed checked the array")
+        };
+        let number = |field: &str| -> Result<Option<f64>, Failure> {
+            match st.get(field) {
+                Some(v) => Ok(self
+                    .jsonata_typed(sc, v, field, "number", vars, scope)?
+                    .as_f64()),
+                None => Ok(None),
+            }
+        };
+        let max_concurrency = number("MaxConcurrency")?;
+        let tolerated_count = number("ToleratedFailureCount")?;
+        let tolerated_percentage = number("ToleratedFailurePercentage")?;
+        if tolerated_count.is_some_and(|c| c < 0.0) {
+            return Err(self.evaluation_failed(sc, cause::TOLERATED_COUNT_NEGATIVE));
+        }
+        if tolerated_percentage.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+            return Err(self.evaluation_failed(sc, cause::TOLERATED_PERCENTAGE_RANGE));
+        }
+        self.map_started(sc, items.len());
+        let mut inputs = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            inputs.push(match st.get("ItemSelector") {
+                Some(sel) => {
+                    let vars = vars.with_item(i, item);
+                    self.jsonata_template(sc, sel, "ItemSelector", vars, scope)?
+                }
+                None => item.clone(),
+            });
+        }
+        if let Some(batcher) = st.get("ItemBatcher") {
+            let max = match batcher.get("MaxItemsPerBatch") {
+                Some(m) => self
+                    .jsonata_typed(sc, m, "ItemBatcher/MaxItemsPerBatch", "number", vars, scope)?
+                    .as_u64(),
+                None => None,
+            };
+            let batch_input = match batcher.get("BatchInput") {
+                Some(b) => {
+                    Some(self.jsonata_template(sc, b, "ItemBatcher/BatchInput", vars, scope)?)
+                }
+                None => None,
+            };
+            inputs = batches(inputs, max, batch_input);
+        }
+        Ok(MapPlan {
+            inputs,
+            max_concurrency: max_concurrency.unwrap_or(0.0).max(0.0) as usize,
+            tolerated_count,
+            tolerated_percentage,
+            distributed: Self::distributed(sc),
+        })
+    }
+
+    fn map_started(&self, sc: &StateCtx<'_>, items: usize) {
+        let mut ev = self.state_event("MapStateStarted", &sc.state.name);
+        ev.index = Some(items);
+        self.record(ev);
+    }
+}
+
+/// `ItemBatcher`: each iteration gets `{"BatchInput": …, "Items": [up to max]}`.
+fn batches(inputs: Vec<Value>, max: Option<u64>, batch_input: Option<Value>) -> Vec<Value> {
+    let size = max.unwrap_or(inputs.len() as u64).max(1) as usize;
+    inputs
+        .chunks(size)
+        .map(|chunk| {
+            let mut o = Map::new();
+            if let Some(b) = &batch_input {
+                o.insert("BatchInput".into(), b.clone());
+            }
+            o.insert("Items".into(), Value::Array(chunk.to_vec()));
+            Value::Object(o)
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 mod choice;
 mod fail;
 mod map;
+mod map_run;
 mod parallel;
 mod pass;
 mod task;

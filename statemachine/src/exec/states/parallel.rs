@@ -1,11 +1,14 @@
-//! Parallel: every branch on the same input, each in its own copy of the
-//! variables; the result is the array of their outputs, in branch order.
+//! Parallel: every branch on the same input (JSONata: its `Arguments`, else
+//! the input), all at once, each in its own copy of the variables; the
+//! result is the array of their outputs, in branch order.
 
 use std::sync::Arc;
 
+use futures::future::join_all;
 use serde_json::Value;
 
 use crate::exec::failure::Failure;
+use crate::exec::jsonata::StatesVar;
 use crate::exec::runner::{Runner, Scope, StateCtx};
 
 impl Runner<'_> {
@@ -16,28 +19,31 @@ impl Runner<'_> {
         scope: &mut Scope,
     ) -> Result<Value, Failure> {
         let st = sc.state;
-        let eff = self.input_path(sc, raw, scope)?;
-        let input = match st.get("Parameters") {
-            Some(p) => self.template(sc, p, &eff, scope, None)?,
-            None => eff,
+        let input = if st.jsonata {
+            match st.get("Arguments") {
+                Some(a) => {
+                    self.jsonata_template(sc, a, "Arguments", StatesVar::input(raw), scope)?
+                }
+                None => raw.clone(),
+            }
+        } else {
+            let eff = self.input_path(sc, raw, scope)?;
+            match st.get("Parameters") {
+                Some(p) => self.template(sc, p, &eff, scope, None)?,
+                None => eff,
+            }
         };
         self.record(self.state_event("ParallelStateStarted", &st.name));
-        let mut results = Vec::with_capacity(st.branches.len());
-        for b in &st.branches {
+        let input = Arc::new(input);
+        let branches = st.branches.iter().map(|b| {
             let mut inner = scope.clone();
-            match self
-                .run_machine(b, Arc::new(input.clone()), &mut inner)
-                .await
-            {
-                Ok(v) => results.push(Arc::unwrap_or_clone(v)),
-                Err(f) => {
-                    let mut ev = self.state_event("ParallelStateFailed", &st.name);
-                    ev.error = Some(f.error.clone());
-                    ev.cause = f.cause.clone();
-                    self.record(ev);
-                    return Err(f);
-                }
-            }
+            let input = input.clone();
+            async move { self.run_machine(b, input, &mut inner).await }
+        });
+        let mut results = Vec::with_capacity(st.branches.len());
+        // The first branch (in branch order) that failed decides the error.
+        for out in join_all(branches).await {
+            results.push(Arc::unwrap_or_clone(out?));
         }
         self.record(self.state_event("ParallelStateSucceeded", &st.name));
         Ok(Value::Array(results))

@@ -10,8 +10,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::exec::failure::Failure;
+use crate::exec::jsonata::StatesVar;
 use crate::exec::runner::{Runner, Scope, StateCtx};
 use crate::exec::size::check_size;
+use crate::history::task_event_types;
 use crate::invoke::TaskCall;
 use crate::model::{function_from_arn_or_name, ResourceKind};
 
@@ -24,12 +26,16 @@ impl Runner<'_> {
         attempt: u32,
     ) -> Result<Value, Failure> {
         let st = sc.state;
-        let eff = self.input_path(sc, raw, scope)?;
-        let params = match st.get("Parameters") {
-            Some(p) => self.template(sc, p, &eff, scope, None)?,
-            None => eff.clone(),
+        let (params, timeout) = if st.jsonata {
+            self.task_arguments_jsonata(sc, raw, scope)?
+        } else {
+            let eff = self.input_path(sc, raw, scope)?;
+            let params = match st.get("Parameters") {
+                Some(p) => self.template(sc, p, &eff, scope, None)?,
+                None => eff.clone(),
+            };
+            (params, self.timeout_of(sc, &eff, scope)?)
         };
-        let timeout = self.timeout_of(sc, &eff, scope)?;
         let kind = st.resource_kind();
         let resource = st.resource_text();
         let (function, payload) = match kind {
@@ -45,11 +51,12 @@ impl Runner<'_> {
                 params.clone(),
             ),
         };
-        let mut ev = self.state_event("TaskScheduled", &st.name);
+        let events = task_event_types(&kind);
+        let mut ev = self.state_event(events.scheduled, &st.name);
         ev.resource = Some(resource.clone());
         ev.input = Some(Arc::new(params.clone()));
         self.record(ev);
-        self.record(self.state_event("TaskStarted", &st.name));
+        self.record(self.state_event(events.started, &st.name));
         let call = TaskCall {
             state_name: st.name.to_string(),
             function,
@@ -78,25 +85,55 @@ impl Runner<'_> {
                     resource
                 };
                 if let Err(f) = check_size(&who, &v, false) {
-                    let mut ev = self.state_event("TaskFailed", &st.name);
+                    let mut ev = self.state_event(events.failed, &st.name);
                     ev.error = Some(f.error.clone());
                     ev.cause = f.cause.clone();
                     self.record(ev);
                     return Err(f);
                 }
                 let v = Arc::new(v);
-                let mut ev = self.state_event("TaskSucceeded", &st.name);
+                let mut ev = self.state_event(events.succeeded, &st.name);
                 ev.output = Some(v.clone());
                 self.record(ev);
                 Ok(Arc::unwrap_or_clone(v))
             }
             Err(f) => {
-                let mut ev = self.state_event("TaskFailed", &st.name);
+                let ty = if f.error == "States.Timeout" {
+                    events.timed_out
+                } else {
+                    events.failed
+                };
+                let mut ev = self.state_event(ty, &st.name);
                 ev.error = Some(f.error.clone());
                 ev.cause = f.cause.clone();
                 self.record(ev);
                 Err(f)
             }
         }
+    }
+
+    /// A JSONata Task's `Arguments` (else its input) and `TimeoutSeconds`;
+    /// `Credentials` are evaluated for their errors, then not used locally.
+    fn task_arguments_jsonata(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: &Value,
+        scope: &Scope,
+    ) -> Result<(Value, Option<f64>), Failure> {
+        let vars = StatesVar::input(raw);
+        let args = match sc.state.get("Arguments") {
+            Some(a) => self.jsonata_template(sc, a, "Arguments", vars, scope)?,
+            None => raw.clone(),
+        };
+        if let Some(c) = sc.state.get("Credentials") {
+            self.jsonata_template(sc, c, "Credentials", vars, scope)?;
+        }
+        let timeout = match sc.state.get("TimeoutSeconds") {
+            Some(t) => self
+                .jsonata_typed(sc, t, "TimeoutSeconds", "number", vars, scope)?
+                .as_f64(),
+            None => None,
+        };
+        Ok((args, timeout))
     }
 }

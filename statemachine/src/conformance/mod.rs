@@ -1,5 +1,8 @@
 //! Replays the ASL conformance corpus (executions recorded on AWS; format in
-//! `shared/asl-conformance/README.md`) and compares status, output, error and cause.
+//! `shared/asl-conformance/README.md`) and compares status, output, error and
+//! cause, and the history's shape where AWS's was recorded (`history.rs`).
+
+mod history;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,6 +37,10 @@ pub struct CaseResult {
     pub cause_matches: Option<bool>,
     /// What differed (empty when passed).
     pub diff: Vec<String>,
+    /// Whether our history has AWS's shape, where the case recorded one.
+    pub history_matches: Option<bool>,
+    /// What differs in the history, when it does.
+    pub history_diff: Option<String>,
 }
 
 /// Totals over a corpus.
@@ -74,6 +81,16 @@ impl Summary {
             .iter()
             .filter(|r| r.query_language == ql)
             .filter_map(|r| r.cause_matches)
+            .collect();
+        (with.iter().filter(|m| **m).count(), with.len())
+    }
+    /// (histories with AWS's shape, cases with a recorded history) for one query language.
+    pub fn histories_for(&self, ql: &str) -> (usize, usize) {
+        let with: Vec<bool> = self
+            .results
+            .iter()
+            .filter(|r| r.query_language == ql)
+            .filter_map(|r| r.history_matches)
             .collect();
         (with.iter().filter(|m| **m).count(), with.len())
     }
@@ -138,6 +155,8 @@ pub(crate) async fn run_case(case: &Case, limit: Duration) -> CaseResult {
         passed: false,
         cause_matches: None,
         diff: Vec::new(),
+        history_matches: None,
+        history_diff: None,
     };
     let exp_status = case
         .expected
@@ -155,10 +174,6 @@ pub(crate) async fn run_case(case: &Case, limit: Duration) -> CaseResult {
             return res;
         }
     };
-    if machine.uses_jsonata() {
-        res.diff.push("unsupported: JSONata".into());
-        return res;
-    }
     let invoker = mocks(&case.task_results);
     let opts = RunOptions {
         wait_scale: 0.0,
@@ -209,6 +224,11 @@ pub(crate) async fn run_case(case: &Case, limit: Duration) -> CaseResult {
             ));
         }
     }
+    if let Some(recorded) = case.expected.get("history") {
+        let diff = history::compare(&history::expected(recorded), &history::ours(&exec.history));
+        res.history_matches = Some(diff.is_none());
+        res.history_diff = diff;
+    }
     res.passed = !res
         .diff
         .iter()
@@ -240,6 +260,8 @@ pub async fn run_dir(dir: &Path, limit: Duration) -> Result<Summary, String> {
                 passed: false,
                 cause_matches: None,
                 diff: vec![e],
+                history_matches: None,
+                history_diff: None,
             },
         };
         summary.results.push(result);
