@@ -49,7 +49,15 @@ async fn a_report_ready_after_three_polls_publishes_the_expected_page() {
     assert_eq!(rows.len(), 250);
     assert_eq!(rows[0], spec.row(0));
     assert_eq!(rows[249], spec.row(249));
-    assert!(report.history_file.exists());
+    // The history file is GetExecutionHistory's shape, read by the same code as AWS's.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report.history_file).unwrap()).unwrap();
+    let read_back = statemachine::history::aws::from_aws(&doc).unwrap();
+    let types = |h: &[statemachine::HistoryEvent]| -> Vec<&'static str> {
+        h.iter().map(|e| e.event_type).collect()
+    };
+    assert_eq!(types(&read_back), types(&report.execution.history));
+    assert!(doc["events"][0]["executionStartedEventDetails"]["input"].is_string());
     let output = report.execution.output.unwrap();
     assert_eq!(output["rows"], 250);
     assert_eq!(output["index_key"], "index.html");

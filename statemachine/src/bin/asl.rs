@@ -153,7 +153,9 @@ async fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     };
     let exec = execute(&m, input, invoker.as_ref(), opts).await;
     if let Some(h) = flag(args, "--history") {
-        let text = serde_json::to_string_pretty(&exec.history).map_err(|e| e.to_string())?;
+        // GetExecutionHistory's shape, as `aws stepfunctions get-execution-history` prints it.
+        let doc = statemachine::history::aws::to_aws(&exec.history, "us-east-1");
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
         std::fs::write(&h, text).map_err(|e| format!("{h}: {e}"))?;
     }
     match exec.status {

@@ -262,7 +262,9 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
         statemachine::execute(&machine, config.input.clone(), invoker.as_ref(), options).await;
 
     let history_file = config.work_dir.join("history.json");
-    let history = serde_json::to_vec_pretty(&execution.history).expect("history serializes");
+    // GetExecutionHistory's shape, as `aws stepfunctions get-execution-history` prints it.
+    let doc = statemachine::history::aws::to_aws(&execution.history, "us-east-1");
+    let history = serde_json::to_vec_pretty(&doc).expect("history serializes");
     std::fs::write(&history_file, history)
         .map_err(|e| format!("{}: {e}", history_file.display()))?;
     let page = s3

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod aws;
+
 use crate::model::{ResourceKind, StateType};
 
 /// The blank timestamp of a new event (one shared allocation).

@@ -8,6 +8,9 @@
 
 use serde_json::{Map, Value};
 
+mod filter;
+use filter::Filter;
+
 /// Which document a path starts from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Root {
@@ -28,14 +31,6 @@ enum Segment {
     Union(Vec<i64>),
     Deep(String),
     Filter(Filter),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Filter {
-    /// Relative path from `@`, definite segments only.
-    lhs: Vec<Segment>,
-    /// `None` means "exists".
-    op: Option<(String, Value)>,
 }
 
 /// A parsed path such as `$.items[0].name`.
@@ -202,30 +197,13 @@ impl<'a> Parser<'a> {
                                 return Err(self.err("expected ( after ?"));
                             }
                             self.pos += 1;
-                            self.skip_ws();
-                            if self.peek() != Some('@') {
-                                return Err(self.err("filter must start with @"));
-                            }
-                            self.pos += 1;
-                            let lhs = self.segments(true)?;
-                            self.skip_ws();
-                            let op = if self.peek() == Some(')') {
-                                None
-                            } else {
-                                let mut o = String::new();
-                                while matches!(self.peek(), Some(c) if "=!<>".contains(c)) {
-                                    o.push(self.peek().unwrap());
-                                    self.pos += 1;
-                                }
-                                let v = self.literal()?;
-                                Some((o, v))
-                            };
+                            let f = self.filter()?;
                             self.skip_ws();
                             if self.peek() != Some(')') {
                                 return Err(self.err("expected )"));
                             }
                             self.pos += 1;
-                            segs.push(Segment::Filter(Filter { lhs, op }));
+                            segs.push(Segment::Filter(f));
                         }
                         _ => {
                             let a = self.int();
@@ -509,7 +487,7 @@ fn step_all(seg: &Segment, v: &Value, out: &mut Vec<Value>) {
                 _ => vec![],
             };
             for item in items {
-                if filter_match(f, item) {
+                if f.matches(item) {
                     out.push(item.clone());
                 }
             }
@@ -535,31 +513,6 @@ fn deep(name: &str, v: &Value, out: &mut Vec<Value>) {
             }
         }
         _ => {}
-    }
-}
-
-fn filter_match(f: &Filter, item: &Value) -> bool {
-    let lhs = match read_definite(&f.lhs, item) {
-        Ok(v) => v,
-        Err(_) => return false,
-    };
-    let Some((op, rhs)) = &f.op else {
-        return true;
-    };
-    let ord = match (&lhs, rhs) {
-        (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
-        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
-        _ => None,
-    };
-    use std::cmp::Ordering::*;
-    match op.as_str() {
-        "==" => ord == Some(Equal) || lhs == *rhs,
-        "!=" => !(ord == Some(Equal) || lhs == *rhs),
-        "<" => ord == Some(Less),
-        "<=" => matches!(ord, Some(Less | Equal)),
-        ">" => ord == Some(Greater),
-        ">=" => matches!(ord, Some(Greater | Equal)),
-        _ => false,
     }
 }
 
