@@ -85,8 +85,8 @@ fn details_key(ty: &str) -> String {
     if ty.ends_with("StateExited") {
         return "stateExitedEventDetails".into();
     }
-    if ty.starts_with("MapIteration") {
-        return format!("mapIteration{}EventDetails", &ty["MapIteration".len()..]);
+    if let Some(rest) = ty.strip_prefix("MapIteration") {
+        return format!("mapIteration{rest}EventDetails");
     }
     let mut k = String::with_capacity(ty.len() + 12);
     let mut chars = ty.chars();
