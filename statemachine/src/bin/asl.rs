@@ -109,7 +109,7 @@ fn cmd_validate(args: &[String]) -> Result<ExitCode, String> {
         Ok(ExitCode::SUCCESS)
     } else {
         for e in &errs {
-            println!("{file}: {e}");
+            println!("{file}: {} [{}]", e, e.code);
         }
         println!("{} validation error(s)", errs.len());
         Ok(ExitCode::FAILURE)
@@ -125,6 +125,15 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 async fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let file = args.first().ok_or(USAGE)?;
     let m = load(file)?;
+    // As AWS does at CreateStateMachine: an invalid definition never runs.
+    let errs = validate(&m);
+    if !errs.is_empty() {
+        let lines: Vec<String> = errs.iter().map(|e| format!("  {e} [{}]", e.code)).collect();
+        return Err(format!(
+            "{file} is not a valid definition:\n{}",
+            lines.join("\n")
+        ));
+    }
     let input: Value = match flag(args, "--input") {
         Some(s) => serde_json::from_str(&s).map_err(|e| format!("--input is not JSON: {e}"))?,
         None => Value::Object(Default::default()),

@@ -174,6 +174,10 @@ pub(crate) async fn run_case(case: &Case, limit: Duration) -> CaseResult {
             return res;
         }
     };
+    // AWS accepted every definition in the corpus: so must the validator.
+    for e in crate::validate::validate(&machine) {
+        res.diff.push(format!("definition refused: {e}"));
+    }
     let invoker = mocks(&case.task_results);
     let opts = RunOptions {
         wait_scale: 0.0,

@@ -1,7 +1,11 @@
 //! Static checks in the spirit of serverless-step-functions' `validate: true`
 //! (which runs AWS's ASL validator): targets exist, every state is reachable,
 //! some state ends the machine, required fields are present and mutually
-//! exclusive fields are not combined. Messages name the state and the field.
+//! exclusive fields are not combined; and, in `query_language.rs`, what
+//! AWS's `ValidateStateMachineDefinition` refuses about query languages.
+//! Messages name the state and the field; codes are AWS's diagnostic codes.
+
+mod query_language;
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -19,6 +23,8 @@ pub struct ValidationError {
     /// The field concerned, when there is one.
     pub field: Option<String>,
     pub message: String,
+    /// AWS's diagnostic code (`SCHEMA_VALIDATION_FAILED`, `MISSING_END_STATE`, …).
+    pub code: &'static str,
 }
 
 impl std::fmt::Display for ValidationError {
@@ -39,6 +45,13 @@ const TYPES: &[&str] = &[
 /// Check `machine` (and its nested branches and item processors).
 pub fn validate(machine: &StateMachine) -> Vec<ValidationError> {
     let mut errs = Vec::new();
+    query_language::check_definition(
+        &machine.definition,
+        &mut Ctx {
+            prefix: "",
+            errs: &mut errs,
+        },
+    );
     check_machine(machine, "", &mut errs);
     errs
 }
@@ -50,6 +63,16 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn push(&mut self, state: Option<&str>, field: Option<&str>, message: String) {
+        self.push_code("SCHEMA_VALIDATION_FAILED", state, field, message);
+    }
+
+    fn push_code(
+        &mut self,
+        code: &'static str,
+        state: Option<&str>,
+        field: Option<&str>,
+        message: String,
+    ) {
         let location = match state {
             Some(s) => format!("{}States.{s}", self.prefix),
             None => self.prefix.trim_end_matches('.').to_string(),
@@ -59,6 +82,7 @@ impl Ctx<'_> {
             state: state.map(str::to_string),
             field: field.map(str::to_string),
             message,
+            code,
         });
     }
 }
@@ -84,6 +108,7 @@ fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>
     }
     for s in &m.states {
         check_state(m, s, &mut c);
+        query_language::check_state(s, &mut c);
     }
     // Reachability from StartAt.
     let mut seen = BTreeSet::new();
@@ -109,7 +134,8 @@ fn check_machine(m: &StateMachine, prefix: &str, errs: &mut Vec<ValidationError>
     }
     let terminal = m.states.iter().any(|s| s.is_end() || s.kind.is_terminal());
     if !terminal {
-        c.push(
+        c.push_code(
+            "MISSING_END_STATE",
             None,
             None,
             "no terminal state: at least one state needs End: true or Type Succeed/Fail".into(),
@@ -193,7 +219,8 @@ fn exclusive(s: &State, c: &mut Ctx<'_>, fields: &[&str], exactly_one: bool) {
 fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
     let name = &*s.name;
     if name.chars().count() > 80 {
-        c.push(
+        c.push_code(
+            "INVALID_STATE_NAME",
             Some(name),
             None,
             "state names are limited to 80 characters".into(),
@@ -282,7 +309,7 @@ fn check_state(m: &StateMachine, s: &State, c: &mut Ctx<'_>) {
                             "every Choice rule needs Next".into(),
                         );
                     }
-                    if let Some(o) = r.as_object() {
+                    if let Some(o) = r.as_object().filter(|_| !s.jsonata) {
                         if crate::choice::operator_of(o).is_none() {
                             c.push(
                                 Some(name),
