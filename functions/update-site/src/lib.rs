@@ -1,30 +1,31 @@
 //! # UpdateSite
 //!
-//! The last step: reads the stored CSV from S3, renders it as an HTML table
-//! ([`render`]) and publishes it to the site bucket.
+//! The last step: reads the stored CSV from S3 and publishes it as the
+//! report site ([`site`]): pages of rows a reader can page through, sort and
+//! filter, the rows as data chunks, the CSV as a gzip download, a manifest,
+//! and the archive of every report with what changed, as `archive.html` and
+//! an Atom feed.
 //!
-//! The page is streamed: S3 GetObject → CSV reader → askama → a multipart
-//! upload to `archive/<report_id>.html`. Only once that whole page is stored
-//! is it copied over `index.html`, with a conditional write that never
-//! replaces a page from a newer report, so a failure at any point leaves the
-//! published page as it was and overlapping runs cannot go back in time. Memory stays at the upload's
-//! parts in flight (three of 8 MiB, see `shared::store`) plus one chunk of
-//! rows, whatever the report's size.
+//! The CSV is streamed twice (once for the column types and row count, once
+//! to render), so memory stays at one page, one data chunk and the gzip
+//! upload's parts in flight, whatever the report's size. Everything of a
+//! report is stored under `reports/<id>/` before `archive.json`,
+//! `index.html`, `archive.html` and `feed.xml` point to it, each by a
+//! conditional write that never lets an older report replace a newer one,
+//! so a failure at any point leaves the published site as it was.
 
 pub mod render;
+pub mod site;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
 use shared::function::{Function, InitError};
 use shared::payload::{self, PublishedSite, StoredReport};
-use shared::store::{
-    ObjectReader, ObjectWriter, PutRequest, S3Settings, S3Store, StoreError, WriteCondition,
-};
-use tokio_util::io::SyncIoBridge;
+use shared::store::{ObjectReader, ObjectWriter, S3Settings, S3Store, StoreError};
 
 pub use render::{render_csv, Limits, PageMeta, RenderError, RenderStats};
 
@@ -38,6 +39,17 @@ pub struct Config {
     pub index_cache_control: String,
     pub archive_cache_control: String,
     pub limits: Limits,
+    /// Rows per page (`SITE_PAGE_ROWS`; 0, the default: about 5,000 cells a page).
+    pub page_rows: usize,
+    /// Reports up to this size (`SITE_DATA_MAX_BYTES`, 20 MB) are sortable and
+    /// filterable whole in the browser; larger ones page by page.
+    pub data_max_bytes: u64,
+    /// Reports up to this size (`SITE_DIFF_MAX_BYTES`, 20 MB) are compared row
+    /// by row with the report before; larger ones by their row and byte counts.
+    pub diff_max_bytes: u64,
+    /// Minutes until the next report (`SITE_NEXT_REPORT_MINUTES`), for the
+    /// pages to say when it is expected; unset says nothing.
+    pub next_report_minutes: Option<i64>,
 }
 
 impl Config {
@@ -59,15 +71,18 @@ impl Config {
                 "public, max-age=86400",
             ),
             limits: Limits::from_lookup(env)?,
+            page_rows: config::parse_or(env, "SITE_PAGE_ROWS", 0)?,
+            data_max_bytes: config::parse_or(env, "SITE_DATA_MAX_BYTES", 20_000_000)?,
+            diff_max_bytes: config::parse_or(env, "SITE_DIFF_MAX_BYTES", 20_000_000)?,
+            next_report_minutes: match env.get("SITE_NEXT_REPORT_MINUTES") {
+                Some(_) => Some(config::parse_or(env, "SITE_NEXT_REPORT_MINUTES", 0)?),
+                None => None,
+            },
         })
     }
 
     pub fn index_key(&self) -> String {
         format!("{}index.html", self.site_prefix)
-    }
-
-    pub fn archive_key(&self, report_id: &str) -> String {
-        format!("{}archive/{report_id}.html", self.site_prefix)
     }
 }
 
@@ -101,8 +116,6 @@ impl NamedError for UpdateError {
 
 shared::impl_diagnostic!(UpdateError);
 
-const HTML: &str = "text/html; charset=utf-8";
-
 /// Handles one UpdateSite invocation.
 pub async fn handle<S>(
     store: Arc<S>,
@@ -117,138 +130,27 @@ where
     let report_id = payload::check_report_id(&input.report_id)
         .map_err(UpdateError::Input)?
         .to_string();
-    let meta = PageMeta {
-        title: config.title.clone(),
-        report_id: report_id.clone(),
-        generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-    };
-    let archive = PutRequest {
-        bucket: config.site_bucket.clone(),
-        key: config.archive_key(&report_id),
-        content_type: HTML.into(),
-        cache_control: Some(config.archive_cache_control.clone()),
-        ..Default::default()
-    };
-
-    let csv = store.open(&input.bucket, &input.key).await?;
-    let (writer, mut page) = shared::pipe::pipe(8);
-    let limits = config.limits.clone();
-    let renderer = tokio::task::spawn_blocking(move || {
-        let mut writer = writer;
-        let stats = render_csv(SyncIoBridge::new(csv), &mut writer, &meta, &limits)?;
-        // Only a complete page ends the stream cleanly; on any error above the
-        // writer is dropped unfinished and the upload fails and is aborted.
-        writer.finish().map_err(RenderError::Write)?;
-        Ok::<_, RenderError>(stats)
-    });
-    let upload = store.put_stream(&archive, &mut page).await;
-    let rendered = renderer
-        .await
-        .map_err(|e| UpdateError::Panicked(panic_message(e)))?;
-    // A render error explains an upload failure (the pipe reported it), so it comes first.
-    let stats = rendered?;
-    let stored = upload?;
+    let published = site::publish::publish(store, config, &input, &report_id, now).await?;
     tracing::info!(
         report_id,
-        rows = stats.rows,
-        bytes = stored.bytes,
-        key = archive.key,
-        "page rendered"
+        rows = published.rows,
+        bytes = published.bytes,
+        index_updated = published.index_updated,
+        "report published"
     );
-
-    let index_updated = publish_index(
-        store.as_ref(),
-        config,
-        &archive,
-        input.created_at,
-        &report_id,
-    )
-    .await?;
-    if index_updated {
-        tracing::info!(report_id, key = config.index_key(), "index published");
-    } else {
+    if !published.index_updated {
         tracing::warn!(
             report_id,
-            "index.html already shows a newer report; left it, this page is archived only"
+            "index.html already shows a newer report; left it, this report is archived only"
         );
     }
-
-    Ok(PublishedSite {
-        report_id,
-        bucket: config.site_bucket.clone(),
-        index_key: config.index_key(),
-        archive_key: archive.key,
-        rows: stats.rows,
-        bytes: stored.bytes,
-        index_updated,
-    })
+    Ok(published)
 }
 
-/// `index.html`'s metadata names the report it shows, so that a run never
-/// replaces a page made from a newer report.
-pub(crate) const META_CREATED_AT: &str = "report-created-at";
-pub(crate) const META_REPORT_ID: &str = "report-id";
-
-/// Copies the archived page over `index.html` unless the page there comes
-/// from a newer report. The write is conditional on the ETag just read
-/// (`If-Match`, or `If-None-Match: *` when there is no page yet), so a run
-/// that overlaps another cannot overwrite what the other published between
-/// our look and our write: it looks again. Returns whether the index changed.
-async fn publish_index<S>(
-    store: &S,
-    config: &Config,
-    archive: &PutRequest,
-    created_at: DateTime<Utc>,
-    report_id: &str,
-) -> Result<bool, UpdateError>
-where
-    S: ObjectReader + ObjectWriter,
-{
-    const ATTEMPTS: usize = 4;
-    for _ in 0..ATTEMPTS {
-        let current = store.head(&config.site_bucket, &config.index_key()).await?;
-        let condition = match &current {
-            None => WriteCondition::IfAbsent,
-            Some(info) => {
-                let theirs = info
-                    .metadata
-                    .get(META_CREATED_AT)
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-                if theirs.is_some_and(|t| t > created_at) {
-                    return Ok(false);
-                }
-                info.etag
-                    .clone()
-                    .map_or(WriteCondition::Always, WriteCondition::IfMatch)
-            }
-        };
-        let index = PutRequest {
-            bucket: config.site_bucket.clone(),
-            key: config.index_key(),
-            content_type: HTML.into(),
-            cache_control: Some(config.index_cache_control.clone()),
-            condition,
-            metadata: vec![
-                (
-                    META_CREATED_AT.to_string(),
-                    created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-                ),
-                (META_REPORT_ID.to_string(), report_id.to_string()),
-            ],
-        };
-        // Streamed from the archived copy: S3 has no conditional CopyObject.
-        let mut page = store.open(&archive.bucket, &archive.key).await?;
-        match store.put_stream(&index, &mut page).await {
-            Ok(_) => return Ok(true),
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(UpdateError::Superseded { attempts: ATTEMPTS })
-}
+pub use site::publish::{META_CREATED_AT, META_REPORT_ID};
 
 /// The message a panic carried, when it was text.
-fn panic_message(e: tokio::task::JoinError) -> String {
+pub(crate) fn panic_message(e: tokio::task::JoinError) -> String {
     match e.try_into_panic() {
         Ok(p) => p
             .downcast_ref::<&str>()
@@ -302,26 +204,50 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn given_a_stored_csv_when_handled_then_index_and_archive_are_published() {
+    async fn given_a_stored_csv_when_handled_then_pages_data_download_manifest_and_archive_are_published(
+    ) {
         let store = Arc::new(MemoryStore::default());
-        store.insert("reports", "reports/rpt-1.csv", "a,b\n1,<i>2</i>\n");
+        store.insert("reports", "reports/rpt-1.csv", "a,n\n1,<i>2</i>\n2,1234.5\n");
         let out = handle(store.clone(), &config(), event(), Utc::now())
             .await
             .unwrap();
-        assert_eq!(out.rows, 1);
+        assert_eq!(out.rows, 2);
         assert_eq!(out.index_key, "index.html");
+        assert_eq!(out.archive_key, "reports/rpt-1/page-1.html");
         let index = store.get("site", "index.html").unwrap();
-        assert_eq!(index.content_type, HTML);
+        assert_eq!(index.content_type, site::layout::HTML);
         assert_eq!(index.cache_control.as_deref(), Some("public, max-age=60"));
         let html = String::from_utf8(index.data).unwrap();
         assert!(
-            html.contains("<td>1</td>") && !html.contains("<i>2</i>"),
+            html.contains("<td class=\"num\" data-v=\"1\">1</td>") && !html.contains("<i>2</i>"),
             "{html}"
         );
-        assert_eq!(
-            store.get("site", "archive/rpt-1.html").unwrap().data,
-            html.as_bytes()
-        );
+        assert!(html.contains("href=\"reports/rpt-1/report.csv.gz\""), "{html}");
+        let page = store.get("site", "reports/rpt-1/page-1.html").unwrap();
+        assert_eq!(page.cache_control.as_deref(), Some("public, max-age=86400"));
+        assert!(String::from_utf8(page.data).unwrap().contains("href=\"../../assets/site.css\""));
+        let gz = store.get("site", "reports/rpt-1/report.csv.gz").unwrap();
+        assert_eq!(gz.content_encoding.as_deref(), Some("gzip"));
+        let mut csv = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz.data[..]), &mut csv)
+            .unwrap();
+        assert_eq!(csv, "a,n\n1,<i>2</i>\n2,1234.5\n");
+        let manifest: Value =
+            serde_json::from_slice(&store.get("site", "reports/rpt-1/manifest.json").unwrap().data)
+                .unwrap();
+        assert_eq!(manifest["rows"], 2);
+        assert_eq!(manifest["columns"][0], json!({"name": "a", "type": "integer"}));
+        assert_eq!(manifest["columns"][1]["type"], "text");
+        assert_eq!(manifest["data"]["chunks"], json!(["data/0001.json"]));
+        let chunk: Value = serde_json::from_slice(
+            &store.get("site", "reports/rpt-1/data/0001.json").unwrap().data,
+        )
+        .unwrap();
+        assert_eq!(chunk["rows"][0], json!(["1", "<i>2</i>"]));
+        let archive = String::from_utf8(store.get("site", "archive.html").unwrap().data).unwrap();
+        assert!(archive.contains("reports/rpt-1/page-1.html"), "{archive}");
+        assert!(store.get("site", "feed.xml").is_some());
+        assert!(store.get("site", "assets/site.js").is_some());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,7 +263,7 @@ mod tests {
             store.get("site", "index.html").unwrap().data,
             b"previous page"
         );
-        assert!(store.get("site", "archive/rpt-1.html").is_none());
+        assert_eq!(store.keys().iter().filter(|(b, _)| b == "site").count(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

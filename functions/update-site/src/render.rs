@@ -284,7 +284,7 @@ pub fn render_csv<R: Read, W: Write>(
     })
 }
 
-fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
@@ -297,7 +297,7 @@ fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn strip_bom(header: StringRecord) -> StringRecord {
+pub(crate) fn strip_bom(header: StringRecord) -> StringRecord {
     match header.get(0) {
         Some(first) if first.starts_with('\u{feff}') => header
             .iter()
@@ -314,7 +314,11 @@ fn strip_bom(header: StringRecord) -> StringRecord {
     }
 }
 
-fn check_record(record: &StringRecord, line: u64, limits: &Limits) -> Result<(), RenderError> {
+pub(crate) fn check_record(
+    record: &StringRecord,
+    line: u64,
+    limits: &Limits,
+) -> Result<(), RenderError> {
     let raw = record.as_slice();
     if raw.len() > limits.max_field_bytes {
         if let Some((i, f)) = record
@@ -338,7 +342,7 @@ fn check_record(record: &StringRecord, line: u64, limits: &Limits) -> Result<(),
     Ok(())
 }
 
-fn csv_error(err: csv::Error) -> RenderError {
+pub(crate) fn csv_error(err: csv::Error) -> RenderError {
     let line =
         |pos: Option<&csv::Position>| pos.map_or(String::new(), |p| format!("line {}: ", p.line()));
     match err.into_kind() {
@@ -363,13 +367,13 @@ fn csv_error(err: csv::Error) -> RenderError {
 /// Marks an input that went past `Limits::max_bytes`.
 #[derive(Debug, thiserror::Error)]
 #[error("the report is larger than the limit of {0} bytes")]
-struct LimitHit(u64);
+pub(crate) struct LimitHit(pub(crate) u64);
 
 /// Counts bytes through a reader or writer; a reader fails past `max`.
-struct Counting<T> {
-    inner: T,
-    count: u64,
-    max: u64,
+pub(crate) struct Counting<T> {
+    pub(crate) inner: T,
+    pub(crate) count: u64,
+    pub(crate) max: u64,
 }
 
 impl<R: Read> Read for Counting<R> {

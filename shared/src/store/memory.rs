@@ -23,6 +23,7 @@ pub struct MemoryStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
     pub content_type: String,
+    pub content_encoding: Option<String>,
     pub cache_control: Option<String>,
     pub metadata: Vec<(String, String)>,
     pub data: Vec<u8>,
@@ -37,6 +38,7 @@ impl MemoryStore {
             (bucket.into(), key.into()),
             StoredObject {
                 content_type: "application/octet-stream".into(),
+                content_encoding: None,
                 cache_control: None,
                 metadata: Vec::new(),
                 data,
@@ -131,6 +133,7 @@ impl ObjectWriter for MemoryStore {
             (req.bucket.clone(), req.key.clone()),
             StoredObject {
                 content_type: req.content_type.clone(),
+                content_encoding: req.content_encoding.clone(),
                 cache_control: req.cache_control.clone(),
                 metadata: req.metadata.clone(),
                 data,

@@ -55,6 +55,8 @@ pub struct PutRequest {
     pub bucket: String,
     pub key: String,
     pub content_type: String,
+    /// `Content-Encoding` (`gzip` for a compressed download), when any.
+    pub content_encoding: Option<String>,
     pub cache_control: Option<String>,
     pub condition: WriteCondition,
     /// User metadata (`x-amz-meta-<name>`), names in lower case.

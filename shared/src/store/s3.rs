@@ -120,6 +120,7 @@ impl S3Store {
             .bucket(&req.bucket)
             .key(&req.key)
             .content_type(&req.content_type)
+            .set_content_encoding(req.content_encoding.clone())
             .set_cache_control(req.cache_control.clone())
             .set_metadata(metadata_map(&req.metadata))
             .send()
@@ -433,6 +434,7 @@ impl ObjectWriter for S3Store {
             .bucket(&req.bucket)
             .key(&req.key)
             .content_type(&req.content_type)
+            .set_content_encoding(req.content_encoding.clone())
             .set_cache_control(req.cache_control.clone())
             .set_metadata(metadata_map(&req.metadata))
             .body(ByteStream::from(first));

@@ -1,0 +1,237 @@
+//! Column types, inferred while the CSV streams: a column is a number only
+//! if every non-empty cell is one, a date only if every non-empty cell is a
+//! date, and so on; the most specific type that fits every cell wins
+//! (integer before decimal). Numbers are shown with thousands separators,
+//! their raw text kept for sorting.
+
+use serde::Serialize;
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Integer,
+    Decimal,
+    Date,
+    #[serde(rename = "datetime")]
+    DateTime,
+    Boolean,
+    Text,
+}
+
+impl ColumnType {
+    /// The name the pages and the manifest use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "integer",
+            ColumnType::Decimal => "decimal",
+            ColumnType::Date => "date",
+            ColumnType::DateTime => "datetime",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Text => "text",
+        }
+    }
+
+    pub fn is_number(self) -> bool {
+        matches!(self, ColumnType::Integer | ColumnType::Decimal)
+    }
+}
+
+/// What every non-empty cell seen so far could be, as bits.
+const INTEGER: u8 = 1;
+const DECIMAL: u8 = 2;
+const DATE: u8 = 4;
+const DATETIME: u8 = 8;
+const BOOLEAN: u8 = 16;
+const ALL: u8 = INTEGER | DECIMAL | DATE | DATETIME | BOOLEAN;
+
+/// The inference for one column.
+#[derive(Debug, Clone, Copy)]
+pub struct Inference {
+    possible: u8,
+    seen: bool,
+}
+
+impl Default for Inference {
+    fn default() -> Self {
+        Inference {
+            possible: ALL,
+            seen: false,
+        }
+    }
+}
+
+impl Inference {
+    /// Takes one cell into account.
+    pub fn observe(&mut self, cell: &str) {
+        if cell.is_empty() || self.possible == 0 {
+            return;
+        }
+        self.seen = true;
+        self.possible &= kinds(cell.trim());
+    }
+
+    /// The column's type after every cell.
+    pub fn result(&self) -> ColumnType {
+        let p = self.possible;
+        match () {
+            _ if !self.seen => ColumnType::Text,
+            _ if p & INTEGER != 0 => ColumnType::Integer,
+            _ if p & DECIMAL != 0 => ColumnType::Decimal,
+            _ if p & DATE != 0 => ColumnType::Date,
+            _ if p & DATETIME != 0 => ColumnType::DateTime,
+            _ if p & BOOLEAN != 0 => ColumnType::Boolean,
+            _ => ColumnType::Text,
+        }
+    }
+}
+
+/// Every type `cell` (trimmed, non-empty) is a value of.
+fn kinds(cell: &str) -> u8 {
+    let b = cell.as_bytes();
+    let mut k = 0;
+    if is_integer(b) {
+        k |= INTEGER | DECIMAL;
+    } else if is_decimal(b) {
+        k |= DECIMAL;
+    }
+    if b.len() == 10 && is_date(b) {
+        k |= DATE;
+    } else if b.len() > 10 && is_date(&b[..10]) && matches!(b[10], b'T' | b't' | b' ') {
+        if chrono::DateTime::parse_from_rfc3339(&cell.replacen(' ', "T", 1)).is_ok()
+            || chrono::NaiveDateTime::parse_from_str(
+                &cell.replacen(' ', "T", 1),
+                "%Y-%m-%dT%H:%M:%S%.f",
+            )
+            .is_ok()
+            || chrono::NaiveDateTime::parse_from_str(&cell.replacen(' ', "T", 1), "%Y-%m-%dT%H:%M")
+                .is_ok()
+        {
+            k |= DATETIME;
+        }
+    }
+    if cell.eq_ignore_ascii_case("true") || cell.eq_ignore_ascii_case("false") {
+        k |= BOOLEAN;
+    }
+    k
+}
+
+fn digits(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
+}
+
+fn unsigned(b: &[u8]) -> &[u8] {
+    match b.first() {
+        Some(b'+' | b'-') => &b[1..],
+        _ => b,
+    }
+}
+
+fn is_integer(b: &[u8]) -> bool {
+    // Longer than an i64/f64 holds exactly: sorting by value would lie.
+    let u = unsigned(b);
+    digits(u) && u.len() <= 15
+}
+
+fn is_decimal(b: &[u8]) -> bool {
+    let u = unsigned(b);
+    let (mantissa, exponent) = match u.iter().position(|c| matches!(c, b'e' | b'E')) {
+        Some(i) => (&u[..i], Some(&u[i + 1..])),
+        None => (u, None),
+    };
+    let mantissa_ok = match mantissa.iter().position(|c| *c == b'.') {
+        Some(i) => {
+            let (int, frac) = (&mantissa[..i], &mantissa[i + 1..]);
+            (digits(int) || int.is_empty())
+                && (digits(frac) || frac.is_empty())
+                && !(int.is_empty() && frac.is_empty())
+        }
+        None => digits(mantissa),
+    };
+    // More digits than a double holds are an identifier, not a quantity.
+    let significant = mantissa.iter().filter(|c| c.is_ascii_digit()).count();
+    mantissa_ok && significant <= 17 && exponent.is_none_or(|e| digits(unsigned(e)))
+}
+
+fn is_date(b: &[u8]) -> bool {
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .is_some()
+}
+
+/// A number's text with thousands separators in its integer part:
+/// `-1234567.50` → `-1,234,567.50`. Anything else is returned as it is.
+pub fn format_number(raw: &str) -> std::borrow::Cow<'_, str> {
+    let t = raw.trim();
+    let b = t.as_bytes();
+    if !(is_integer(b) || is_decimal(b)) || b.iter().any(|c| matches!(c, b'e' | b'E')) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let (sign, rest) = match b.first() {
+        Some(b'-') => ("-", &t[1..]),
+        Some(b'+') => ("", &t[1..]),
+        _ => ("", t),
+    };
+    let (int, frac) = match rest.find('.') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if int.len() <= 3 && sign.is_empty() && t.len() == raw.len() && !raw.starts_with('+') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(t.len() + int.len() / 3 + 1);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(frac);
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infer(cells: &[&str]) -> ColumnType {
+        let mut i = Inference::default();
+        for c in cells {
+            i.observe(c);
+        }
+        i.result()
+    }
+
+    #[test]
+    fn given_cells_when_inferring_then_the_most_specific_type_that_fits_all_wins() {
+        assert_eq!(infer(&["1", "-20", "", "+3"]), ColumnType::Integer);
+        assert_eq!(infer(&["1", "2.5", "1e3"]), ColumnType::Decimal);
+        assert_eq!(infer(&["2026-01-02", ""]), ColumnType::Date);
+        assert_eq!(
+            infer(&["2026-01-02T03:04:05Z", "2026-01-02 03:04"]),
+            ColumnType::DateTime
+        );
+        assert_eq!(infer(&["true", "FALSE"]), ColumnType::Boolean);
+        assert_eq!(infer(&["1", "x"]), ColumnType::Text);
+        assert_eq!(infer(&["", ""]), ColumnType::Text);
+        assert_eq!(infer(&["2026-02-30"]), ColumnType::Text);
+        assert_eq!(infer(&["1234567890123456789"]), ColumnType::Text);
+        assert_eq!(infer(&["1.", ".5"]), ColumnType::Decimal);
+        assert_eq!(infer(&["."]), ColumnType::Text);
+    }
+
+    #[test]
+    fn given_numbers_when_formatted_then_the_integer_part_is_grouped() {
+        assert_eq!(format_number("1234567.5"), "1,234,567.5");
+        assert_eq!(format_number("-1200"), "-1,200");
+        assert_eq!(format_number("999"), "999");
+        assert_eq!(format_number("0.001234"), "0.001234");
+        assert_eq!(format_number("1e9"), "1e9");
+        assert_eq!(format_number("abc"), "abc");
+    }
+}

@@ -1,0 +1,62 @@
+//! Where everything of the site lives, and what every page says in its
+//! head: keys relative to the site's root (`SITE_PREFIX` comes before them).
+//!
+//! - `index.html`: the latest report's first page;
+//! - `archive.html`, `feed.xml`, `archive.json`: every published report;
+//! - `assets/site.css`, `assets/site.js`: the one stylesheet and script;
+//! - `reports/<id>/page-<n>.html`, `reports/<id>/data/<nnnn>.json`,
+//!   `reports/<id>/manifest.json`, `reports/<id>/report.csv.gz`,
+//!   `reports/<id>/rows.bin` (row fingerprints for the next report's diff).
+
+/// The pages' Content-Security-Policy (the `<meta>` copy; the server or
+/// CloudFront sends the same with `frame-ancestors 'none'`, which a meta
+/// element cannot carry).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'";
+
+pub const HTML: &str = "text/html; charset=utf-8";
+pub const JSON: &str = "application/json";
+
+pub const INDEX: &str = "index.html";
+pub const ARCHIVE_HTML: &str = "archive.html";
+pub const FEED: &str = "feed.xml";
+pub const ARCHIVE_JSON: &str = "archive.json";
+
+/// From a report's folder back to the site's root.
+pub const REPORT_TO_ROOT: &str = "../../";
+
+pub fn report_dir(report_id: &str) -> String {
+    format!("reports/{report_id}/")
+}
+
+pub fn page_file(page: u64) -> String {
+    format!("page-{page}.html")
+}
+
+pub fn chunk_file(n: u64) -> String {
+    format!("data/{n:04}.json")
+}
+
+/// `2026-12-04T06:00:00Z` → `2026-12-04 06:00 UTC`.
+pub fn human_time(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// The site's assets, published with every report (they are a few KB).
+pub const ASSETS: [(&str, &str, &str); 2] = [
+    (
+        "assets/site.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../../site/assets/site.css"),
+    ),
+    (
+        "assets/site.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../site/assets/site.js"),
+    ),
+];

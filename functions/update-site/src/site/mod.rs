@@ -1,0 +1,20 @@
+//! # The published site
+//!
+//! A report becomes a set of static pages a reader can page through, sort,
+//! filter and download, and the site keeps an archive of every report.
+//!
+//! - `layout.rs`: where everything lives, the CSP, the assets;
+//! - `source.rs`: the stored CSV read row by row within the limits;
+//! - `columns.rs`: column types and number formatting;
+//! - `scan.rs`: the first pass (types, rows, fingerprints for the diff);
+//! - `pages.rs`: the second pass (pages, data chunks, the gzip download);
+//! - `archive.rs`: `archive.json`, `archive.html`, `feed.xml`;
+//! - `publish.rs`: the order of writes that keeps the site whole.
+
+pub mod archive;
+pub mod columns;
+pub mod layout;
+pub mod pages;
+pub(crate) mod publish;
+pub mod scan;
+pub(crate) mod source;

@@ -1,0 +1,433 @@
+//! Publishing one report, in the order that never damages what is
+//! published: first everything of the report under `reports/<id>/` (pages,
+//! data, the gzip download, the manifest: new keys, immutable); then
+//! `archive.json` by a conditional write; then `index.html` (only for the
+//! newest report), `archive.html` and `feed.xml`, each by a conditional
+//! write that never lets an older state replace a newer one. A failure
+//! before the archive's write leaves every published page as it was.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use flate2::write::GzEncoder;
+use serde_json::json;
+use shared::payload::{PublishedSite, StoredReport};
+use shared::pipe::pipe;
+use shared::store::{ObjectReader, ObjectWriter, PutRequest, StoreError, WriteCondition};
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinSet;
+use tokio_util::io::SyncIoBridge;
+
+use super::archive::{self, Archive, ArchiveEntry};
+use super::layout;
+use super::pages::{self, PageOptions, SiteMeta, SiteObject};
+use super::scan::{self, Scan};
+use crate::{panic_message, Config, UpdateError};
+
+/// `index.html`'s metadata names the report it shows, so that a run never
+/// replaces a page made from a newer report.
+pub const META_CREATED_AT: &str = "report-created-at";
+pub const META_REPORT_ID: &str = "report-id";
+/// `archive.html` and `feed.xml` carry the archive generation they show.
+pub const META_GENERATION: &str = "archive-generation";
+
+/// Pages uploaded at once.
+const UPLOADS_IN_FLIGHT: usize = 8;
+const ATTEMPTS: usize = 8;
+
+struct Site<'a, S> {
+    store: &'a S,
+    config: &'a Config,
+}
+
+impl<S: ObjectReader + ObjectWriter + 'static> Site<'_, S> {
+    fn key(&self, rel: &str) -> String {
+        format!("{}{rel}", self.config.site_prefix)
+    }
+
+    fn request(&self, rel: &str, content_type: &str, immutable: bool) -> PutRequest {
+        PutRequest {
+            bucket: self.config.site_bucket.clone(),
+            key: self.key(rel),
+            content_type: content_type.into(),
+            cache_control: Some(if immutable {
+                self.config.archive_cache_control.clone()
+            } else {
+                self.config.index_cache_control.clone()
+            }),
+            ..Default::default()
+        }
+    }
+
+    async fn put(&self, req: &PutRequest, body: &[u8]) -> Result<(), StoreError> {
+        let mut body = body;
+        self.store.put_stream(req, &mut body).await.map(|_| ())
+    }
+
+    /// A small object's bytes and ETag; `None` when it does not exist.
+    async fn read(&self, rel: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+        let bucket = &self.config.site_bucket;
+        let key = self.key(rel);
+        let Some(info) = self.store.head(bucket, &key).await? else {
+            return Ok(None);
+        };
+        let mut body = self.store.open(bucket, &key).await?;
+        let mut bytes = Vec::with_capacity(info.size as usize);
+        body.read_to_end(&mut bytes)
+            .await
+            .map_err(|source| StoreError::Body {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                source,
+            })?;
+        Ok(Some((bytes, info.etag)))
+    }
+}
+
+/// Publishes the report `input` as the site's pages.
+pub(crate) async fn publish<S>(
+    store: Arc<S>,
+    config: &Config,
+    input: &StoredReport,
+    report_id: &str,
+    now: DateTime<Utc>,
+) -> Result<PublishedSite, UpdateError>
+where
+    S: ObjectReader + ObjectWriter + 'static,
+{
+    let site = Site {
+        store: store.as_ref(),
+        config,
+    };
+    // Pass 1: the report's shape (types, rows), streamed from S3.
+    let csv = store.open(&input.bucket, &input.key).await?;
+    let limits = config.limits.clone();
+    let diff_max = config.diff_max_bytes;
+    let scanned =
+        tokio::task::spawn_blocking(move || scan::scan(SyncIoBridge::new(csv), &limits, diff_max))
+            .await
+            .map_err(|e| UpdateError::Panicked(panic_message(e)))??;
+
+    let created_at = input
+        .created_at
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let meta = SiteMeta {
+        title: config.title.clone(),
+        report_id: report_id.to_string(),
+        generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        next_expected: config.next_report_minutes.map(|m| {
+            (now + chrono::Duration::minutes(m)).to_rfc3339_opts(SecondsFormat::Secs, true)
+        }),
+    };
+    let opts = PageOptions {
+        page_rows: config.page_rows,
+        chunk_rows: 10_000,
+        data: scanned.bytes <= config.data_max_bytes,
+    };
+
+    // Pass 2: pages and data chunks as they fill, the gzip download alongside.
+    let rendered = render_and_upload(&site, store.clone(), input, &scanned, &meta, opts).await?;
+    let folder = layout::report_dir(report_id);
+    let manifest = json!({
+        "report_id": report_id,
+        "title": config.title,
+        "created_at": created_at,
+        "generated_at": meta.generated_at,
+        "rows": scanned.rows,
+        "columns": scanned.header.iter().zip(&scanned.types)
+            .map(|(n, t)| json!({"name": n, "type": t.as_str()})).collect::<Vec<_>>(),
+        "page_size": rendered.page_rows,
+        "pages": rendered.pages,
+        "bytes_csv": scanned.bytes,
+        "csv": "report.csv.gz",
+        "data": {"complete": opts.data, "rows_per_chunk": opts.chunk_rows, "chunks": rendered.chunks},
+    });
+    let body = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
+    site.put(
+        &site.request(&format!("{folder}manifest.json"), layout::JSON, true),
+        &body,
+    )
+    .await?;
+    if let Some(f) = &scanned.fingerprints {
+        let req = site.request(
+            &format!("{folder}rows.bin"),
+            "application/octet-stream",
+            true,
+        );
+        site.put(&req, &scan::encode(f)).await?;
+    }
+    for (key, content_type, body) in layout::ASSETS {
+        site.put(&site.request(key, content_type, false), body.as_bytes())
+            .await?;
+    }
+
+    // The archive: the record every derived page is made from.
+    let archive = record(
+        &site,
+        report_id,
+        &created_at,
+        &now,
+        &scanned,
+        rendered.pages,
+    )
+    .await?;
+    let index_updated = publish_index(&site, &created_at, report_id, &rendered.index).await?;
+    let feed_id = format!(
+        "urn:report-pipeline:{}:{}",
+        config.site_bucket, config.site_prefix
+    );
+    let html = archive::archive_html(&archive, &config.title)
+        .map_err(|e| UpdateError::Input(format!("rendering the archive: {e}")))?;
+    let feed = archive::feed_xml(&archive, &config.title, &feed_id)
+        .map_err(|e| UpdateError::Input(format!("rendering the feed: {e}")))?;
+    publish_derived(
+        &site,
+        layout::ARCHIVE_HTML,
+        layout::HTML,
+        &html,
+        archive.generation,
+    )
+    .await?;
+    publish_derived(
+        &site,
+        layout::FEED,
+        "application/atom+xml; charset=utf-8",
+        &feed,
+        archive.generation,
+    )
+    .await?;
+
+    Ok(PublishedSite {
+        report_id: report_id.to_string(),
+        bucket: config.site_bucket.clone(),
+        index_key: config.index_key(),
+        archive_key: site.key(&format!("{folder}{}", layout::page_file(1))),
+        rows: scanned.rows,
+        bytes: rendered.bytes_out,
+        index_updated,
+    })
+}
+
+async fn render_and_upload<S>(
+    site: &Site<'_, S>,
+    store: Arc<S>,
+    input: &StoredReport,
+    scanned: &Scan,
+    meta: &SiteMeta,
+    opts: PageOptions,
+) -> Result<pages::Rendered, UpdateError>
+where
+    S: ObjectReader + ObjectWriter + 'static,
+{
+    let csv = store.open(&input.bucket, &input.key).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<SiteObject>(UPLOADS_IN_FLIGHT);
+    let (gz_writer, mut gz_body) = pipe(8);
+    let (scanned2, meta2, limits) = (scanned.clone(), meta.clone(), site.config.limits.clone());
+    let renderer = tokio::task::spawn_blocking(move || {
+        let gz = GzEncoder::new(gz_writer, flate2::Compression::fast());
+        let mut emit = |o: SiteObject| {
+            tx.blocking_send(o)
+                .map_err(|_| std::io::Error::other("the upload stopped"))
+        };
+        let (rendered, gz) = pages::render(
+            SyncIoBridge::new(csv),
+            gz,
+            &scanned2,
+            &meta2,
+            opts,
+            &limits,
+            &mut emit,
+        )?;
+        // Only a complete download ends the stream cleanly.
+        let writer = gz.finish().map_err(crate::RenderError::Write)?;
+        writer.finish().map_err(crate::RenderError::Write)?;
+        Ok::<_, crate::RenderError>(rendered)
+    });
+    let folder = layout::report_dir(&meta.report_id);
+    let mut gz_req = site.request(
+        &format!("{folder}report.csv.gz"),
+        "text/csv; charset=utf-8",
+        true,
+    );
+    gz_req.content_encoding = Some("gzip".into());
+    let gz_upload = async { store.put_stream(&gz_req, &mut gz_body).await };
+    let pages_upload = async {
+        let mut running = JoinSet::new();
+        let mut first_error: Option<StoreError> = None;
+        while let Some(o) = rx.recv().await {
+            let immutable = true;
+            let req = site.request(&o.key, o.content_type, immutable);
+            let store = store.clone();
+            running.spawn(async move {
+                let mut body = &o.body[..];
+                store.put_stream(&req, &mut body).await.map(|_| ())
+            });
+            while running.len() >= UPLOADS_IN_FLIGHT {
+                if let Some(Ok(Err(e))) = running.join_next().await {
+                    first_error.get_or_insert(e);
+                }
+            }
+            if first_error.is_some() {
+                // Dropping the receiver stops the renderer.
+                break;
+            }
+        }
+        drop(rx);
+        while let Some(r) = running.join_next().await {
+            if let Ok(Err(e)) = r {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    };
+    let (gz_done, pages_done) = tokio::join!(gz_upload, pages_upload);
+    let rendered = renderer
+        .await
+        .map_err(|e| UpdateError::Panicked(panic_message(e)))?;
+    // A render error explains an upload failure (the pipe reported it), so it comes first.
+    let rendered = rendered?;
+    pages_done?;
+    gz_done?;
+    Ok(rendered)
+}
+
+/// Adds this report to `archive.json` (conditional on the version read, so
+/// concurrent runs each add theirs); returns the archive as written.
+async fn record<S>(
+    site: &Site<'_, S>,
+    report_id: &str,
+    created_at: &str,
+    now: &DateTime<Utc>,
+    scanned: &Scan,
+    pages: u64,
+) -> Result<Archive, UpdateError>
+where
+    S: ObjectReader + ObjectWriter + 'static,
+{
+    for _ in 0..ATTEMPTS {
+        let (mut archive, condition) = match site.read(layout::ARCHIVE_JSON).await? {
+            Some((bytes, etag)) => (
+                serde_json::from_slice::<Archive>(&bytes).unwrap_or_default(),
+                etag.map_or(WriteCondition::Always, WriteCondition::IfMatch),
+            ),
+            None => (Archive::default(), WriteCondition::IfAbsent),
+        };
+        let before = archive.before(created_at).cloned();
+        let mut changes = None;
+        if let (Some(prev), Some(now_f)) = (&before, &scanned.fingerprints) {
+            let rel = format!("{}rows.bin", layout::report_dir(&prev.report_id));
+            if let Some((bytes, _)) = site.read(&rel).await? {
+                changes = scan::decode(&bytes).map(|old| scan::compare(&old, now_f));
+            }
+        }
+        archive.insert(ArchiveEntry {
+            report_id: report_id.to_string(),
+            created_at: created_at.to_string(),
+            published_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            rows: scanned.rows,
+            columns: scanned.header.len(),
+            bytes: scanned.bytes,
+            pages,
+            key: scanned.header.first().cloned().unwrap_or_default(),
+            changes,
+            compared_with: changes.and(before.map(|b| b.report_id)),
+        });
+        let mut req = site.request(layout::ARCHIVE_JSON, layout::JSON, false);
+        req.condition = condition;
+        let body = serde_json::to_vec_pretty(&archive).expect("the archive serializes");
+        match site.put(&req, &body).await {
+            Ok(()) => return Ok(archive),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(UpdateError::Superseded { attempts: ATTEMPTS })
+}
+
+/// Writes `body` over `index.html` unless the page there comes from a newer
+/// report, conditional on the ETag just read. Returns whether it changed.
+async fn publish_index<S>(
+    site: &Site<'_, S>,
+    created_at: &str,
+    report_id: &str,
+    body: &str,
+) -> Result<bool, UpdateError>
+where
+    S: ObjectReader + ObjectWriter + 'static,
+{
+    let key = site.key(layout::INDEX);
+    for _ in 0..ATTEMPTS {
+        let current = site.store.head(&site.config.site_bucket, &key).await?;
+        let condition = match &current {
+            None => WriteCondition::IfAbsent,
+            Some(info) => {
+                let theirs = info
+                    .metadata
+                    .get(META_CREATED_AT)
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+                let ours = DateTime::parse_from_rfc3339(created_at).ok();
+                if theirs.is_some() && theirs > ours {
+                    return Ok(false);
+                }
+                info.etag
+                    .clone()
+                    .map_or(WriteCondition::Always, WriteCondition::IfMatch)
+            }
+        };
+        let mut req = site.request(layout::INDEX, layout::HTML, false);
+        req.condition = condition;
+        req.metadata = vec![
+            (META_CREATED_AT.to_string(), created_at.to_string()),
+            (META_REPORT_ID.to_string(), report_id.to_string()),
+        ];
+        match site.put(&req, body.as_bytes()).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(UpdateError::Superseded { attempts: ATTEMPTS })
+}
+
+/// Writes a page made from the archive unless the one there was made from
+/// a newer generation of it.
+async fn publish_derived<S>(
+    site: &Site<'_, S>,
+    rel: &str,
+    content_type: &str,
+    body: &str,
+    generation: u64,
+) -> Result<(), UpdateError>
+where
+    S: ObjectReader + ObjectWriter + 'static,
+{
+    let key = site.key(rel);
+    for _ in 0..ATTEMPTS {
+        let current = site.store.head(&site.config.site_bucket, &key).await?;
+        let condition = match &current {
+            None => WriteCondition::IfAbsent,
+            Some(info) => {
+                let theirs = info
+                    .metadata
+                    .get(META_GENERATION)
+                    .and_then(|g| g.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if theirs >= generation {
+                    return Ok(());
+                }
+                info.etag
+                    .clone()
+                    .map_or(WriteCondition::Always, WriteCondition::IfMatch)
+            }
+        };
+        let mut req = site.request(rel, content_type, false);
+        req.condition = condition;
+        req.metadata = vec![(META_GENERATION.to_string(), generation.to_string())];
+        match site.put(&req, body.as_bytes()).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(UpdateError::Superseded { attempts: ATTEMPTS })
+}
