@@ -76,8 +76,9 @@ watch: cargo-lambda ## cargo lambda watch (:9000) with the environment pointing 
 invoke-%: cargo-lambda ## invoke one function on `make watch` with tests/payloads/<Function>.json
 	$(CARGO) lambda invoke $* --data-file tests/payloads/$*.json
 
-render: ## render a CSV like UpdateSite does: make render CSV=file.csv > page.html
-	@$(CARGO) run --quiet --release -p update-site --bin render -- $(CSV)
+OUT ?= .local/render
+render: ## the site UpdateSite would publish for a CSV, in a folder: make render CSV=file.csv [OUT=dir]
+	@$(CARGO) run --quiet --release -p update-site --bin render -- $(CSV) $(OUT)
 
 diagram: ## regenerate the state machine diagram in README.md from the definition
 	$(CARGO) run --quiet -p statemachine --bin asl -- mermaid statemachine/report-pipeline.asl.json | scripts/update-diagram.py

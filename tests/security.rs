@@ -33,15 +33,17 @@ const XSS: &[&str] = &[
 
 /// The only tags the page template writes.
 const OUR_TAGS: &[&str] = &[
-    "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "h1", "p", "code", "time",
-    "table", "thead", "tbody", "tr", "th", "td",
+    "!DOCTYPE", "html", "head", "meta", "title", "link", "script", "body", "header", "nav", "a",
+    "main", "h1", "p", "code", "time", "span", "div", "table", "caption", "thead", "tbody", "tr",
+    "th", "td", "details", "summary", "ol", "li", "footer",
 ];
 
 fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// Every `<` in the page opens one of our tags; the style element is ours.
+/// Every `<` in the page opens one of our tags; no inline style or script,
+/// the one script is ours, from the site's own assets.
 fn assert_no_foreign_markup(page: &str) {
     for (i, _) in page.match_indices('<') {
         let rest = &page[i + 1..];
@@ -56,8 +58,19 @@ fn assert_no_foreign_markup(page: &str) {
             &page[i..(i + 60).min(page.len())]
         );
     }
-    assert_eq!(page.matches("<style>").count(), 1, "a second style element");
-    assert_eq!(page.matches("<meta").count(), 5, "an injected meta element");
+    assert!(!page.contains("<style"), "an inline style element");
+    assert!(!page.contains(" style="), "an inline style attribute");
+    for (i, _) in page.match_indices("<script") {
+        let tag = &page[i..page[i..].find('>').map_or(page.len(), |e| i + e + 1)];
+        assert!(
+            tag.contains("assets/site.js\""),
+            "a script that is not ours: {tag}"
+        );
+    }
+    assert!(
+        page.matches("<meta").count() <= 5,
+        "an injected meta element"
+    );
     assert!(!page.contains("<base"), "an injected base element");
 }
 
@@ -86,14 +99,45 @@ async fn xss_vectors_in_header_cells_and_title_yield_no_executable_content() {
         .await
         .expect("hostile text is still valid CSV");
 
-    // THEN the page holds every value as text, and no markup of its own
+    // THEN every page holds every value as text, and no markup of its own
     assert_eq!(published["rows"], XSS.len());
     let page = String::from_utf8(h.get(SITE_BUCKET, "index.html").await.unwrap()).unwrap();
     assert_no_foreign_markup(&page);
     let rows = pipeline_tests::html::rows(&page);
     assert_eq!(pipeline_tests::html::header(&page), XSS);
     assert_eq!(rows[0], XSS);
-    assert!(page.contains("content=\"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\""), "the strict CSP is missing");
+    assert!(
+        page.contains("content=\"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'\""),
+        "the strict CSP is missing"
+    );
+    let id = published["report_id"].as_str().unwrap();
+    for key in [format!("reports/{id}/page-1.html"), "archive.html".into()] {
+        let other = String::from_utf8(h.get(SITE_BUCKET, &key).await.unwrap()).unwrap();
+        assert_no_foreign_markup(&other);
+        assert!(!other.contains("<script>alert"), "{key}");
+    }
+    // The feed is XML: the title is text there too.
+    let feed = String::from_utf8(h.get(SITE_BUCKET, "feed.xml").await.unwrap()).unwrap();
+    assert!(
+        !feed.contains("<script>") && feed.contains("&#60;script&#62;"),
+        "{feed}"
+    );
+    // The data chunk and the manifest are JSON: they give back the very strings.
+    let chunk: serde_json::Value = serde_json::from_slice(
+        &h.get(SITE_BUCKET, &format!("reports/{id}/data/0001.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(chunk["rows"][0], serde_json::json!(XSS));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &h.get(SITE_BUCKET, &format!("reports/{id}/manifest.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["title"], "Sales</title><script>alert(1)</script>");
+    assert_eq!(manifest["columns"][0]["name"], XSS[0]);
 }
 
 /// A `tracing` writer that keeps everything the handlers log.

@@ -229,7 +229,10 @@ async fn update_site_publishes_index_and_archive_with_html_headers() {
     let published = h.update(stored).await.unwrap();
     let id = published["report_id"].as_str().unwrap();
     assert_eq!(published["index_key"], "index.html");
-    assert_eq!(published["archive_key"], format!("archive/{id}.html"));
+    assert_eq!(
+        published["archive_key"],
+        format!("reports/{id}/page-1.html")
+    );
     assert_eq!(published["rows"], 20);
 
     let head = h
@@ -246,13 +249,36 @@ async fn update_site_publishes_index_and_archive_with_html_headers() {
         .client
         .head_object()
         .bucket(SITE_BUCKET)
-        .key(format!("archive/{id}.html"))
+        .key(format!("reports/{id}/page-1.html"))
         .send()
         .await
         .unwrap();
     assert_eq!(archived.content_type(), Some("text/html; charset=utf-8"));
+    assert_eq!(archived.cache_control(), Some("public, max-age=86400"));
+    let gz = h
+        .client
+        .head_object()
+        .bucket(SITE_BUCKET)
+        .key(format!("reports/{id}/report.csv.gz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.content_type(), Some("text/csv; charset=utf-8"));
+    assert_eq!(gz.content_encoding(), Some("gzip"));
     assert_eq!(
         h.keys(SITE_BUCKET).await,
-        vec![format!("archive/{id}.html"), "index.html".to_string()]
+        vec![
+            "archive.html".to_string(),
+            "archive.json".to_string(),
+            "assets/site.css".to_string(),
+            "assets/site.js".to_string(),
+            "feed.xml".to_string(),
+            "index.html".to_string(),
+            format!("reports/{id}/data/0001.json"),
+            format!("reports/{id}/manifest.json"),
+            format!("reports/{id}/page-1.html"),
+            format!("reports/{id}/report.csv.gz"),
+            format!("reports/{id}/rows.bin"),
+        ]
     );
 }

@@ -1,13 +1,14 @@
-//! The CSV-to-HTML renderer of UpdateSite, on arbitrary bytes.
+//! UpdateSite's site renderer (the scan, then the pages) on arbitrary bytes.
 //!
 //! Properties checked on every input (not only "does not panic"):
 //! - an error is always `Csv.Malformed` or `Csv.LimitExceeded` (the input is
 //!   in memory, so never a `Storage.*` error);
-//! - when it succeeds: the page is UTF-8; the table holds exactly
-//!   `rows + 1` `<tr>`; inside `<thead>` and `<tbody>` every `<` starts one of
+//! - when it succeeds: every page is UTF-8; each table holds its header row
+//!   plus its rows; inside `<thead>` and `<tbody>` every `<` starts one of
 //!   the renderer's own tags, so no markup from the CSV gets through; the
-//!   cells, unescaped, are exactly the fields an independent `csv` parse of
-//!   the input gives; the counters in `RenderStats` are right;
+//!   cells, unescaped (a number's raw `data-v`), page after page, are exactly
+//!   the fields an independent `csv` parse of the input gives; the gzip copy
+//!   is the input; the counts are right;
 //! - the result does not depend on how the input is split into reads (S3
 //!   hands the body over in parts of any size);
 //! - limits only ever refuse: whatever renders under tight limits renders
@@ -18,7 +19,9 @@ use std::io::{self, Read};
 
 use libfuzzer_sys::fuzz_target;
 use shared::errors::ErrorName;
-use update_site::{render_csv, Limits, PageMeta, RenderError, RenderStats};
+use update_site::site::pages::{self, PageOptions, SiteMeta, SiteObject};
+use update_site::site::scan;
+use update_site::{Limits, RenderError};
 
 /// Small limits so every run stays fast (inputs are a few KiB at most).
 fn loose() -> Limits {
@@ -40,11 +43,12 @@ fn tight() -> Limits {
     }
 }
 
-fn meta() -> PageMeta {
-    PageMeta {
+fn meta() -> SiteMeta {
+    SiteMeta {
         title: "Fuzz <b>title</b> & \"quotes\" 'too'".into(),
         report_id: "rpt-fuzz".into(),
         generated_at: "2026-01-01T00:00:00Z".into(),
+        next_expected: None,
     }
 }
 
@@ -63,18 +67,53 @@ impl Read for Trickle<'_> {
     }
 }
 
-type Outcome = (Result<RenderStats, RenderError>, Vec<u8>);
+/// Rows and columns, and every page's HTML in order.
+#[derive(Debug, PartialEq)]
+struct Stats {
+    rows: u64,
+    columns: usize,
+    bytes_in: u64,
+    gz: Vec<u8>,
+}
 
-fn render(input: impl Read, limits: &Limits) -> Outcome {
+type Outcome = (Result<Stats, RenderError>, Vec<u8>);
+
+/// Both passes over the same bytes; page size 3, so small inputs page too.
+fn render(mut input: impl Read, limits: &Limits) -> Outcome {
+    let mut data = Vec::new();
+    if let Err(e) = input.read_to_end(&mut data) {
+        return (Err(RenderError::Read(e)), Vec::new());
+    }
+    let scanned = match scan::scan(&data[..], limits, u64::MAX) {
+        Ok(s) => s,
+        Err(e) => return (Err(e), Vec::new()),
+    };
     let mut out = Vec::new();
-    let result = render_csv(input, &mut out, &meta(), limits);
+    let mut emit = |o: SiteObject| {
+        if o.key.ends_with(".html") {
+            out.extend_from_slice(&o.body);
+        }
+        Ok(())
+    };
+    let opts = PageOptions {
+        page_rows: 3,
+        chunk_rows: 5,
+        data: true,
+    };
+    let result = pages::render(&data[..], Vec::new(), &scanned, &meta(), opts, limits, &mut emit)
+        .map(|(_, gz)| Stats {
+            rows: scanned.rows,
+            columns: scanned.header.len(),
+            bytes_in: scanned.bytes,
+            gz,
+        });
     (result, out)
 }
 
 fn same(a: &Outcome, b: &Outcome, what: &str) {
     match (&a.0, &b.0) {
         (Ok(sa), Ok(sb)) => {
-            assert_eq!(sa, sb, "{what}: different stats");
+            assert!(sa == sb, "{what}: different stats");
             assert!(a.1 == b.1, "{what}: different pages");
         }
         (Err(ea), Err(eb)) => {
@@ -111,32 +150,35 @@ fn check(data: &[u8], (result, out): &Outcome, limits: &Limits) {
             assert!(!err.to_string().is_empty());
             return;
         }
-        Ok(stats) => *stats,
+        Ok(stats) => stats,
     };
-    let html = std::str::from_utf8(out).expect("the page is not UTF-8");
-    assert_eq!(stats.bytes_out, out.len() as u64, "bytes_out");
+    let html = std::str::from_utf8(out).expect("the pages are not UTF-8");
     assert_eq!(stats.bytes_in, data.len() as u64, "bytes_in: the whole input is read");
+    assert_eq!(stats.gz, data, "the download copy is the input");
     assert!(stats.rows <= limits.max_rows && stats.columns <= limits.max_columns);
-    assert!(
-        html.contains(&format!("data-rows=\"{}\"", stats.rows)),
-        "row count paragraph"
-    );
-
-    let table = between(html, "<table>", "</table>");
-    assert_eq!(
-        table.matches("<tr>").count() as u64,
-        stats.rows + 1,
-        "<tr> in the table: the header row plus one per data row"
-    );
-    let thead = between(table, "<thead>", "</thead>");
-    let tbody = between(table, "<tbody>", "</tbody>");
-    only_tags(thead, &["<tr>", "</tr>", "<th scope=\"col\">", "</th>"]);
-    only_tags(tbody, &["<tr>", "</tr>", "<td>", "</td>"]);
-
+    let mut head: Vec<Vec<String>> = Vec::new();
+    let mut body: Vec<Vec<String>> = Vec::new();
+    for page in html.split("<!DOCTYPE html>").skip(1) {
+        assert!(
+            page.contains(&format!("data-rows=\"{}\"", stats.rows)),
+            "row count attribute"
+        );
+        let table = between(page, "<table ", "</table>");
+        let thead = between(table, "<thead>", "</thead>");
+        let tbody = between(table, "<tbody>", "</tbody>");
+        only_tags(thead, &["<tr>", "</tr>", "<th scope=\"col\" data-type=\"", "</th>"]);
+        only_tags(tbody, &["<tr>", "</tr>", "<td>", "<td class=\"num\" data-v=\"", "</td>"]);
+        let h = cells(thead, "<th scope=\"col\"", "</th>");
+        assert_eq!(h.len(), 1, "one header row a page");
+        if head.is_empty() {
+            head = h;
+        } else {
+            assert_eq!(head, h, "every page has the same header");
+        }
+        body.extend(cells(tbody, "<td", "</td>"));
+    }
     // The cells, unescaped, are the fields of an independent parse.
-    let head = cells(thead, "<th scope=\"col\">", "</th>");
-    let body = cells(tbody, "<td>", "</td>");
-    assert_eq!(head.len(), 1, "one header row");
+    assert_eq!(head.len(), 1, "a header row");
     assert_eq!(body.len() as u64, stats.rows, "data rows");
     let mut expected = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -144,7 +186,7 @@ fn check(data: &[u8], (result, out): &Outcome, limits: &Limits) {
         .from_reader(data)
         .into_records()
         .map(|r| {
-            r.expect("render_csv succeeded, so csv parses it")
+            r.expect("the renderer succeeded, so csv parses it")
                 .iter()
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
@@ -202,8 +244,18 @@ fn cells(section: &str, open: &str, close: &str) -> Vec<Vec<String>> {
                 break;
             }
             rest = rest.strip_prefix(open).expect("a cell");
+            let gt = rest.find('>').expect("the cell's tag ends");
+            let attrs = &rest[..gt];
+            rest = &rest[gt + 1..];
             let end = rest.find(close).expect("a closed cell");
-            row.push(unescape(&rest[..end]));
+            // A number cell's raw value is its data-v; its text is formatted.
+            let raw = match attrs.split_once("data-v=\"") {
+                Some((_, v)) if !attrs.contains("data-type") => {
+                    v.strip_suffix('"').expect("data-v is quoted")
+                }
+                _ => &rest[..end],
+            };
+            row.push(unescape(raw));
             rest = &rest[end + close.len()..];
         }
         rows.push(row);

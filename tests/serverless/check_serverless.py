@@ -413,7 +413,9 @@ def template_checks(template, state, source_def):
             return f"DownloadReport PutObject on {d['s3:PutObject']}"
         u = role_statements("UpdateSite")
         put = " ".join(u["s3:PutObject"])
-        if "ReportsBucket" in put or "${SiteBucket}/index.html" not in put or "${SiteBucket}/archive/*" not in put:
+        site_keys = ("index.html", "archive.html", "archive.json", "feed.xml", "assets/*", "reports/*")
+        if "ReportsBucket" in put or any(f"${{SiteBucket}}/{k}" not in put for k in site_keys) \
+                or len(u["s3:PutObject"]) != len(site_keys):
             return f"UpdateSite PutObject on {put}"
         if not all("${ReportsBucket}/reports/*" in r or "${SiteBucket}/" in r for r in u["s3:GetObject"]):
             return f"UpdateSite GetObject on {u['s3:GetObject']}"
@@ -451,9 +453,10 @@ def template_checks(template, state, source_def):
         if len(allow) != 1 or allow[0]["Principal"] != {"Service": "cloudfront.amazonaws.com"} \
                 or allow[0]["Action"] != "s3:GetObject":
             return f"site allow statements {allow}"
-        res = json.dumps(allow[0]["Resource"])
-        if "index.html" not in res or "archive/*" not in res or '/*"' in res.replace("archive/*", ""):
-            return f"site read not limited to index.html and archive/*: {res}"
+        res = allow[0]["Resource"]
+        published = ("index.html", "archive.html", "feed.xml", "assets/*", "reports/*")
+        if len(res) != len(published) or not all(any(json.dumps(r).endswith(f'/{k}"') or f"/{k}" in json.dumps(r) for r in res) for k in published):
+            return f"site read not limited to the published pages: {res}"
         if "AWS:SourceArn" not in json.dumps(allow[0].get("Condition")):
             return "CloudFront read not tied to this distribution"
         if "SiteUrl" not in template.get("Outputs", {}):

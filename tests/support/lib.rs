@@ -122,6 +122,26 @@ impl Harness {
         self.invoke::<UpdateSite>(input).await
     }
 
+    /// Every row of a published report, page after page, read through S3
+    /// as a reader's browser would follow the pages.
+    pub async fn site_rows(&self, report_id: &str) -> Vec<Vec<String>> {
+        let manifest = self
+            .get(SITE_BUCKET, &format!("reports/{report_id}/manifest.json"))
+            .await
+            .expect("the report's manifest");
+        let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+        let pages = manifest["pages"].as_u64().expect("pages");
+        let mut rows = Vec::new();
+        for p in 1..=pages {
+            let page = self
+                .get(SITE_BUCKET, &format!("reports/{report_id}/page-{p}.html"))
+                .await
+                .unwrap_or_else(|| panic!("page {p} of {pages}"));
+            rows.extend(html::rows(&String::from_utf8(page).unwrap()));
+        }
+        rows
+    }
+
     /// Polls until the report is no longer in progress (at most `MAX_POLLS`).
     pub async fn poll_until_done(&self, mut state: Value) -> Result<Value, Diagnostic> {
         loop {
@@ -202,16 +222,24 @@ impl Harness {
 
 /// Reading the published page back.
 pub mod html {
-    /// The `<td>` cells of every body row, unescaped, in order.
+    /// The `<td>` cells of every body row, unescaped, in order; a number
+    /// cell's raw value (its `data-v`), not its formatted text.
     pub fn rows(page: &str) -> Vec<Vec<String>> {
         let body = page.split_once("<tbody>").map_or("", |(_, b)| b);
         let body = body.split_once("</tbody>").map_or(body, |(b, _)| b);
         body.split("<tr>")
             .skip(1)
             .map(|row| {
-                row.split("<td>")
+                row.split("<td")
                     .skip(1)
-                    .map(|cell| unescape(cell.split_once("</td>").map_or(cell, |(c, _)| c)))
+                    .map(|cell| {
+                        let (attrs, rest) = cell.split_once('>').unwrap_or((cell, ""));
+                        let text = rest.split_once("</td>").map_or(rest, |(c, _)| c);
+                        match attrs.split_once("data-v=\"") {
+                            Some((_, v)) => unescape(v.split_once('"').map_or(v, |(v, _)| v)),
+                            None => unescape(text),
+                        }
+                    })
                     .collect()
             })
             .collect()
@@ -221,9 +249,12 @@ pub mod html {
     pub fn header(page: &str) -> Vec<String> {
         let head = page.split_once("<thead>").map_or("", |(_, h)| h);
         let head = head.split_once("</thead>").map_or(head, |(h, _)| h);
-        head.split("<th scope=\"col\">")
+        head.split("<th scope=\"col\"")
             .skip(1)
-            .map(|c| unescape(c.split_once("</th>").map_or(c, |(c, _)| c)))
+            .map(|c| {
+                let rest = c.split_once('>').map_or(c, |(_, r)| r);
+                unescape(rest.split_once("</th>").map_or(rest, |(c, _)| c))
+            })
             .collect()
     }
 
@@ -274,9 +305,15 @@ pub mod html {
         let body = body.split_once("</tbody>").map_or(body, |(b, _)| b);
         body.match_indices('<').all(|(i, _)| {
             let t = &body[i..];
-            ["<tr>", "</tr>", "<td>", "</td>"]
-                .iter()
-                .any(|tag| t.starts_with(tag))
+            [
+                "<tr>",
+                "</tr>",
+                "<td>",
+                "<td class=\"num\" data-v=\"",
+                "</td>",
+            ]
+            .iter()
+            .any(|tag| t.starts_with(tag))
         })
     }
 }

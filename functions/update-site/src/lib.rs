@@ -27,7 +27,7 @@ use shared::function::{Function, InitError};
 use shared::payload::{self, PublishedSite, StoredReport};
 use shared::store::{ObjectReader, ObjectWriter, S3Settings, S3Store, StoreError};
 
-pub use render::{render_csv, Limits, PageMeta, RenderError, RenderStats};
+pub use render::{Limits, RenderError};
 
 /// UpdateSite's settings, read once at cold start.
 #[derive(Debug, Clone)]
@@ -207,7 +207,11 @@ mod tests {
     async fn given_a_stored_csv_when_handled_then_pages_data_download_manifest_and_archive_are_published(
     ) {
         let store = Arc::new(MemoryStore::default());
-        store.insert("reports", "reports/rpt-1.csv", "a,n\n1,<i>2</i>\n2,1234.5\n");
+        store.insert(
+            "reports",
+            "reports/rpt-1.csv",
+            "a,n\n1,<i>2</i>\n2,1234.5\n",
+        );
         let out = handle(store.clone(), &config(), event(), Utc::now())
             .await
             .unwrap();
@@ -222,25 +226,40 @@ mod tests {
             html.contains("<td class=\"num\" data-v=\"1\">1</td>") && !html.contains("<i>2</i>"),
             "{html}"
         );
-        assert!(html.contains("href=\"reports/rpt-1/report.csv.gz\""), "{html}");
+        assert!(
+            html.contains("href=\"reports/rpt-1/report.csv.gz\""),
+            "{html}"
+        );
         let page = store.get("site", "reports/rpt-1/page-1.html").unwrap();
         assert_eq!(page.cache_control.as_deref(), Some("public, max-age=86400"));
-        assert!(String::from_utf8(page.data).unwrap().contains("href=\"../../assets/site.css\""));
+        assert!(String::from_utf8(page.data)
+            .unwrap()
+            .contains("href=\"../../assets/site.css\""));
         let gz = store.get("site", "reports/rpt-1/report.csv.gz").unwrap();
         assert_eq!(gz.content_encoding.as_deref(), Some("gzip"));
         let mut csv = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz.data[..]), &mut csv)
             .unwrap();
         assert_eq!(csv, "a,n\n1,<i>2</i>\n2,1234.5\n");
-        let manifest: Value =
-            serde_json::from_slice(&store.get("site", "reports/rpt-1/manifest.json").unwrap().data)
-                .unwrap();
+        let manifest: Value = serde_json::from_slice(
+            &store
+                .get("site", "reports/rpt-1/manifest.json")
+                .unwrap()
+                .data,
+        )
+        .unwrap();
         assert_eq!(manifest["rows"], 2);
-        assert_eq!(manifest["columns"][0], json!({"name": "a", "type": "integer"}));
+        assert_eq!(
+            manifest["columns"][0],
+            json!({"name": "a", "type": "integer"})
+        );
         assert_eq!(manifest["columns"][1]["type"], "text");
         assert_eq!(manifest["data"]["chunks"], json!(["data/0001.json"]));
         let chunk: Value = serde_json::from_slice(
-            &store.get("site", "reports/rpt-1/data/0001.json").unwrap().data,
+            &store
+                .get("site", "reports/rpt-1/data/0001.json")
+                .unwrap()
+                .data,
         )
         .unwrap();
         assert_eq!(chunk["rows"][0], json!(["1", "<i>2</i>"]));

@@ -1,31 +1,11 @@
-//! CSV to HTML, streamed.
-//!
-//! The askama templates render the page shell (`page_head.html`,
-//! `page_tail.html`) and the rows in chunks of [`ROWS_PER_CHUNK`]
-//! (`rows.html`), so memory holds one chunk of records whatever the report's
-//! size. The title and headers go through askama's HTML escaping; cells
-//! through [`Cell`], which gives the same output faster.
-//!
-//! This is the code path of both the UpdateSite Lambda and the `render` CLI.
+//! What every pass over a report shares: its [`Limits`], the errors of
+//! reading it ([`RenderError`]) and their names, the cell escaper
+//! ([`Cell`]), and the CSV reading helpers `site::source` builds on.
 
 use std::io::{self, Read, Write};
 
-use askama::Template;
 use csv::StringRecord;
 use shared::errors::ErrorName;
-
-/// Records rendered per template call: large enough to amortise the call,
-/// small enough that a chunk of wide rows stays in cache.
-pub(crate) const ROWS_PER_CHUNK: usize = 256;
-
-/// What the page says about itself.
-#[derive(Debug, Clone)]
-pub struct PageMeta {
-    pub title: String,
-    pub report_id: String,
-    /// RFC 3339.
-    pub generated_at: String,
-}
 
 /// Bounds enforced while streaming, so a hostile or broken report fails
 /// with a clear error instead of exhausting the function.
@@ -63,15 +43,6 @@ impl Limits {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RenderStats {
-    /// Data rows (the header not counted).
-    pub rows: u64,
-    pub columns: usize,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("the CSV is malformed: {0}")]
@@ -95,27 +66,6 @@ impl RenderError {
             },
             RenderError::Write(_) => ErrorName::StorageUnavailable,
         }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "page_head.html")]
-struct Head<'a> {
-    title: &'a str,
-    report_id: &'a str,
-    generated_at: &'a str,
-    header: &'a StringRecord,
-}
-
-#[derive(Template)]
-#[template(path = "rows.html")]
-struct Rows<'a> {
-    rows: &'a [StringRecord],
-}
-
-impl Rows<'_> {
-    fn cells<'r>(&self, row: &'r StringRecord) -> impl Iterator<Item = Cell<'r>> {
-        row.iter().map(Cell)
     }
 }
 
@@ -169,119 +119,6 @@ impl askama::FastWritable for Cell<'_> {
     ) -> askama::Result<()> {
         self.write_to(dest).map_err(askama::Error::from)
     }
-}
-
-#[derive(Template)]
-#[template(path = "page_tail.html")]
-struct Tail {
-    rows: u64,
-}
-
-/// Renders `input` (CSV, UTF-8, first row is the header) as an HTML page
-/// into `out`. Returns what was rendered; on error the output is incomplete
-/// and must not be published.
-pub fn render_csv<R: Read, W: Write>(
-    input: R,
-    out: W,
-    meta: &PageMeta,
-    limits: &Limits,
-) -> Result<RenderStats, RenderError> {
-    let mut counted_in = Counting {
-        inner: input,
-        count: 0,
-        max: limits.max_bytes,
-    };
-    let mut sniff = [0u8; 512];
-    let sniffed = read_up_to(&mut counted_in, &mut sniff).map_err(RenderError::Read)?;
-    if let Some(kind) = shared::payload::sniff_non_csv(&sniff[..sniffed]) {
-        return Err(RenderError::Malformed(format!(
-            "the body looks like {kind}, not CSV"
-        )));
-    }
-    let source = io::Cursor::new(&sniff[..sniffed]).chain(&mut counted_in);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(false)
-        .buffer_capacity(256 * 1024)
-        .from_reader(source);
-    let mut out = Counting {
-        inner: io::BufWriter::with_capacity(256 * 1024, out),
-        count: 0,
-        max: u64::MAX,
-    };
-
-    let mut header = StringRecord::new();
-    if !reader.read_record(&mut header).map_err(csv_error)? {
-        return Err(RenderError::Malformed(
-            "the report is empty: no header row".into(),
-        ));
-    }
-    let header = strip_bom(header);
-    let columns = header.len();
-    if columns > limits.max_columns {
-        return Err(RenderError::Limit(format!(
-            "{columns} columns, more than the limit of {}",
-            limits.max_columns
-        )));
-    }
-    check_record(&header, 1, limits)?;
-    Head {
-        title: &meta.title,
-        report_id: &meta.report_id,
-        generated_at: &meta.generated_at,
-        header: &header,
-    }
-    .write_into(&mut out)
-    .map_err(RenderError::Write)?;
-
-    let mut chunk = vec![StringRecord::new(); ROWS_PER_CHUNK];
-    let mut page = String::with_capacity(256 * 1024);
-    let mut rows = 0u64;
-    loop {
-        let mut filled = 0;
-        while filled < ROWS_PER_CHUNK
-            && reader.read_record(&mut chunk[filled]).map_err(csv_error)?
-        {
-            rows += 1;
-            if rows > limits.max_rows {
-                return Err(RenderError::Limit(format!(
-                    "more than {} rows",
-                    limits.max_rows
-                )));
-            }
-            check_record(
-                &chunk[filled],
-                chunk[filled].position().map_or(rows + 1, |p| p.line()),
-                limits,
-            )?;
-            filled += 1;
-        }
-        if filled == 0 {
-            break;
-        }
-        // Into a reused String, then one write: askama's io::Write adapter
-        // costs a call per literal and per cell, a String push is a memcpy.
-        page.clear();
-        Rows {
-            rows: &chunk[..filled],
-        }
-        .render_into(&mut page)
-        .map_err(|e| RenderError::Write(io::Error::other(e)))?;
-        out.write_all(page.as_bytes()).map_err(RenderError::Write)?;
-        if filled < ROWS_PER_CHUNK {
-            break;
-        }
-    }
-    Tail { rows }
-        .write_into(&mut out)
-        .map_err(RenderError::Write)?;
-    out.flush().map_err(RenderError::Write)?;
-    Ok(RenderStats {
-        rows,
-        columns,
-        bytes_in: counted_in.count,
-        bytes_out: out.count,
-    })
 }
 
 pub(crate) fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -402,18 +239,51 @@ impl<W: Write> Write for Counting<W> {
 mod tests {
     use super::*;
 
-    fn meta() -> PageMeta {
-        PageMeta {
+    use crate::site::pages::{self, PageOptions, SiteMeta, SiteObject};
+    use crate::site::scan::{self, Scan};
+
+    fn meta() -> SiteMeta {
+        SiteMeta {
             title: "Sales <daily>".into(),
             report_id: "rpt-1".into(),
             generated_at: "2026-01-01T00:00:00Z".into(),
+            next_expected: None,
         }
     }
 
-    fn render(input: &[u8]) -> Result<(String, RenderStats), RenderError> {
-        let mut out = Vec::new();
-        let stats = render_csv(input, &mut out, &meta(), &Limits::default())?;
-        Ok((String::from_utf8(out).unwrap(), stats))
+    /// Both passes, as UpdateSite runs them; every page's HTML in order.
+    fn render_with(
+        input: &[u8],
+        limits: &Limits,
+        page_rows: usize,
+    ) -> Result<(String, Scan), RenderError> {
+        let scanned = scan::scan(input, limits, u64::MAX)?;
+        let mut html = String::new();
+        let mut emit = |o: SiteObject| {
+            if o.key.ends_with(".html") {
+                html.push_str(std::str::from_utf8(&o.body).unwrap());
+            }
+            Ok(())
+        };
+        let opts = PageOptions {
+            page_rows,
+            chunk_rows: 1000,
+            data: true,
+        };
+        pages::render(
+            input,
+            io::sink(),
+            &scanned,
+            &meta(),
+            opts,
+            limits,
+            &mut emit,
+        )?;
+        Ok((html, scanned))
+    }
+
+    fn render(input: &[u8]) -> Result<(String, Scan), RenderError> {
+        render_with(input, &Limits::default(), 0)
     }
 
     #[test]
@@ -449,7 +319,7 @@ mod tests {
             render(b"name,note\n\"Smith, J\",\"line1\nline2\"\n<b>x</b>,\"say \"\"hi\"\"\"\n")
                 .unwrap();
         assert_eq!(stats.rows, 2);
-        assert_eq!(stats.columns, 2);
+        assert_eq!(stats.header.len(), 2);
         assert!(
             html.contains("<td>Smith, J</td><td>line1\nline2</td>"),
             "{html}"
@@ -468,8 +338,11 @@ mod tests {
     fn given_header_only_when_rendered_then_an_empty_table_is_valid() {
         let (html, stats) = render(b"a,b,c\n").unwrap();
         assert_eq!(stats.rows, 0);
-        assert!(html.contains("<th scope=\"col\">c</th>"));
-        assert!(html.contains("0 rows."));
+        assert!(
+            html.contains("<th scope=\"col\" data-type=\"text\">c</th>"),
+            "{html}"
+        );
+        assert!(html.contains("0 rows,"), "{html}");
     }
 
     #[test]
@@ -503,7 +376,10 @@ mod tests {
     #[test]
     fn given_a_bom_and_crlf_then_the_header_is_clean() {
         let (html, stats) = render(b"\xEF\xBB\xBFid,name\r\n1,x\r\n").unwrap();
-        assert!(html.contains("<th scope=\"col\">id</th>"), "{html}");
+        assert!(
+            html.contains("<th scope=\"col\" data-type=\"integer\">id</th>"),
+            "{html}"
+        );
         assert_eq!(stats.rows, 1);
     }
 
@@ -513,7 +389,7 @@ mod tests {
             max_rows: 2,
             ..Limits::default()
         };
-        let err = render_csv(&b"a\n1\n2\n3\n"[..], io::sink(), &meta(), &limits).unwrap_err();
+        let err = render_with(b"a\n1\n2\n3\n", &limits, 0).unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded);
     }
 
@@ -523,19 +399,28 @@ mod tests {
             max_bytes: 10,
             ..Limits::default()
         };
-        let err =
-            render_csv(&b"a,b\n1,2\n3,4\n5,6\n"[..], io::sink(), &meta(), &limits).unwrap_err();
+        let err = render_with(b"a,b\n1,2\n3,4\n5,6\n", &limits, 0).unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
     }
 
     #[test]
-    fn given_many_chunks_then_every_row_is_rendered_once() {
+    fn given_many_pages_then_every_row_is_rendered_once_with_a_header_a_page() {
         let mut csv = String::from("n\n");
-        for i in 0..(ROWS_PER_CHUNK * 3 + 7) {
-            csv.push_str(&format!("{i}\n"));
+        for i in 0..307 {
+            csv.push_str(&format!("x{i}\n"));
         }
-        let (html, stats) = render(csv.as_bytes()).unwrap();
-        assert_eq!(stats.rows as usize, ROWS_PER_CHUNK * 3 + 7);
-        assert_eq!(html.matches("<tr>").count(), ROWS_PER_CHUNK * 3 + 7 + 1);
+        let (html, stats) = render_with(csv.as_bytes(), &Limits::default(), 100).unwrap();
+        assert_eq!(stats.rows, 307);
+        // 4 pages, each with its header row; 307 data rows in all.
+        assert_eq!(html.matches("<!DOCTYPE html>").count(), 4);
+        assert_eq!(html.matches("<tr>").count(), 307 + 4);
+        for i in [0, 99, 100, 306] {
+            assert_eq!(
+                html.matches(&format!("<td>x{i}</td>")).count(),
+                1,
+                "row {i}"
+            );
+        }
+        assert!(html.contains("Rows 301–307 of 307 (page 4 of 4)"), "{html}");
     }
 }

@@ -1,16 +1,22 @@
-//! `render FILE.csv > page.html` (or `render < FILE.csv`): renders a CSV
-//! exactly as UpdateSite publishes it, to preview a page locally.
+//! `render FILE.csv OUT_DIR`: writes the site UpdateSite would publish for
+//! this CSV (every page, the data chunks, the download, the manifest, the
+//! archive and feed, the assets) into `OUT_DIR`, to look at before deploying.
 
-use std::io::{self, Read};
+use std::path::Path;
 use std::process::ExitCode;
 
-use update_site::{render_csv, Limits, PageMeta};
+use update_site::site::local::render_to_folder;
+use update_site::site::pages::{PageOptions, SiteMeta};
+use update_site::Limits;
 
-const USAGE: &str = "usage: render [--title TITLE] [--report-id ID] [FILE.csv | -] > page.html";
+const USAGE: &str =
+    "usage: render [--title TITLE] [--report-id ID] [--page-rows N] FILE.csv OUT_DIR";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let (mut title, mut report_id, mut file) = ("Report".to_string(), "preview".to_string(), None);
+    let (mut title, mut report_id, mut page_rows) =
+        ("Report".to_string(), "preview".to_string(), 0usize);
+    let mut positional = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
@@ -19,27 +25,20 @@ fn main() -> ExitCode {
             }
             "--title" => title = args.next().unwrap_or_default(),
             "--report-id" => report_id = args.next().unwrap_or_default(),
-            _ if file.is_none() => file = Some(arg),
-            _ => {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            }
+            "--page-rows" => page_rows = args.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+            _ => positional.push(arg),
         }
     }
-    let input: Box<dyn Read> = match file.as_deref() {
-        None | Some("-") => Box::new(io::stdin().lock()),
-        Some(path) => match std::fs::File::open(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("render: cannot open {path}: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    let [csv, out] = positional.as_slice() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
     };
-    let meta = PageMeta {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let meta = SiteMeta {
         title,
         report_id,
-        generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        generated_at: now.clone(),
+        next_expected: None,
     };
     let limits = match Limits::from_lookup(&shared::config::ProcessEnv) {
         Ok(l) => l,
@@ -48,11 +47,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match render_csv(input, io::stdout().lock(), &meta, &limits) {
-        Ok(stats) => {
+    let opts = PageOptions {
+        page_rows,
+        chunk_rows: 10_000,
+        data: true,
+    };
+    match render_to_folder(Path::new(csv), Path::new(out), &meta, opts, &limits, &now) {
+        Ok((scan, rendered)) => {
             eprintln!(
-                "render: {} rows, {} columns, {} bytes in, {} bytes out",
-                stats.rows, stats.columns, stats.bytes_in, stats.bytes_out
+                "render: {} rows, {} columns, {} pages in {out} (open {out}/index.html)",
+                scan.rows,
+                scan.header.len(),
+                rendered.pages
             );
             ExitCode::SUCCESS
         }

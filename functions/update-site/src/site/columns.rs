@@ -97,23 +97,25 @@ fn kinds(cell: &str) -> u8 {
     }
     if b.len() == 10 && is_date(b) {
         k |= DATE;
-    } else if b.len() > 10 && is_date(&b[..10]) && matches!(b[10], b'T' | b't' | b' ') {
-        if chrono::DateTime::parse_from_rfc3339(&cell.replacen(' ', "T", 1)).is_ok()
-            || chrono::NaiveDateTime::parse_from_str(
-                &cell.replacen(' ', "T", 1),
-                "%Y-%m-%dT%H:%M:%S%.f",
-            )
-            .is_ok()
-            || chrono::NaiveDateTime::parse_from_str(&cell.replacen(' ', "T", 1), "%Y-%m-%dT%H:%M")
-                .is_ok()
-        {
-            k |= DATETIME;
-        }
+    } else if b.len() > 10
+        && is_date(&b[..10])
+        && matches!(b[10], b'T' | b't' | b' ')
+        && is_datetime(cell)
+    {
+        k |= DATETIME;
     }
     if cell.eq_ignore_ascii_case("true") || cell.eq_ignore_ascii_case("false") {
         k |= BOOLEAN;
     }
     k
+}
+
+/// RFC 3339, or a local date-time to the minute or the second (`T` or a space).
+fn is_datetime(cell: &str) -> bool {
+    let t = cell.replacen(' ', "T", 1);
+    chrono::DateTime::parse_from_rfc3339(&t).is_ok()
+        || chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M").is_ok()
 }
 
 fn digits(b: &[u8]) -> bool {

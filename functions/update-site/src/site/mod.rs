@@ -9,11 +9,13 @@
 //! - `scan.rs`: the first pass (types, rows, fingerprints for the diff);
 //! - `pages.rs`: the second pass (pages, data chunks, the gzip download);
 //! - `archive.rs`: `archive.json`, `archive.html`, `feed.xml`;
-//! - `publish.rs`: the order of writes that keeps the site whole.
+//! - `publish.rs`: the order of writes that keeps the site whole;
+//! - `local.rs`: the same site written into a folder (`make render`).
 
 pub mod archive;
 pub mod columns;
 pub mod layout;
+pub mod local;
 pub mod pages;
 pub(crate) mod publish;
 pub mod scan;
