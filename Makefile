@@ -21,7 +21,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-jsonata test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
+.PHONY: help run test test-rust test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -29,7 +29,7 @@ help: ## list the targets
 run: ## run the whole pipeline offline, end to end (RUN_ARGS='--help' for options)
 	$(CARGO) run --quiet -p offline-runner --bin pipeline -- $(RUN_ARGS)
 
-test: test-rust test-jsonata test-cargo-lambda test-serverless ## every test (what CI runs)
+test: test-rust test-jsonata test-cargo-lambda test-serverless test-browser ## every test (what CI runs)
 
 test-rust: ## unit + integration tests, and the ASL conformance corpus when ../shared has it
 	$(CARGO) test --workspace --locked
@@ -41,6 +41,12 @@ test-conformance: ## only the ASL conformance corpus, with the CLI's summary
 JSONATA_MIN_PASSED ?= 1668
 test-jsonata: ## the official JSONata test suite against our JSONata engine (../shared/jsonata-test-suite)
 	$(CARGO) run --quiet --release -p statemachine --bin asl -- jsonata-suite $${JSONATA_TEST_SUITE_DIR:-../shared/jsonata-test-suite} --min-passed $(JSONATA_MIN_PASSED)
+
+test-browser: ## the published site in Debian's Chromium (puppeteer-core, axe-core, html-validate); screenshots in docs/screenshots
+	@scripts/ensure-chromium.sh
+	@scripts/sls/ensure-node-modules.sh
+	$(CARGO) build --quiet --locked -p offline-runner --bin pipeline
+	PIPELINE_BIN=target/debug/pipeline node --test tests/browser/
 
 test-cargo-lambda: ## cargo lambda watch + invoke of each step against the dev servers
 	tests/cargo-lambda.sh

@@ -34,8 +34,8 @@ const XSS: &[&str] = &[
 /// The only tags the page template writes.
 const OUR_TAGS: &[&str] = &[
     "!DOCTYPE", "html", "head", "meta", "title", "link", "script", "body", "header", "nav", "a",
-    "main", "h1", "p", "code", "time", "span", "div", "table", "caption", "thead", "tbody", "tr",
-    "th", "td", "details", "summary", "ol", "li", "footer",
+    "main", "h1", "p", "code", "time", "span", "section", "table", "caption", "thead", "tbody",
+    "tr", "th", "td", "details", "summary", "ol", "li", "footer",
 ];
 
 fn csv_field(s: &str) -> String {

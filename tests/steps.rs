@@ -270,6 +270,7 @@ async fn update_site_publishes_index_and_archive_with_html_headers() {
         vec![
             "archive.html".to_string(),
             "archive.json".to_string(),
+            "assets/favicon.svg".to_string(),
             "assets/site.css".to_string(),
             "assets/site.js".to_string(),
             "feed.xml".to_string(),

@@ -29,6 +29,7 @@ fn content_type(rel: &str) -> Option<(&'static str, Option<&'static str>)> {
         "css" => ("text/css; charset=utf-8", None),
         "js" => ("text/javascript; charset=utf-8", None),
         "json" => ("application/json", None),
+        "svg" => ("image/svg+xml", None),
         "xml" => ("application/atom+xml; charset=utf-8", None),
         "gz" if rel.ends_with(".csv.gz") => ("text/csv; charset=utf-8", Some("gzip")),
         _ => return None,

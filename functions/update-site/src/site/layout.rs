@@ -48,7 +48,7 @@ pub fn human_time(rfc3339: &str) -> String {
 }
 
 /// The site's assets, published with every report (they are a few KB).
-pub const ASSETS: [(&str, &str, &str); 2] = [
+pub const ASSETS: [(&str, &str, &str); 3] = [
     (
         "assets/site.css",
         "text/css; charset=utf-8",
@@ -58,5 +58,10 @@ pub const ASSETS: [(&str, &str, &str); 2] = [
         "assets/site.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../../site/assets/site.js"),
+    ),
+    (
+        "assets/favicon.svg",
+        "image/svg+xml",
+        include_str!("../../../../site/assets/favicon.svg"),
     ),
 ];
