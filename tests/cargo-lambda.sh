@@ -68,7 +68,7 @@ check "cargo lambda invoke DownloadReport stores the CSV" "$work/DownloadReport.
 # UpdateSite reads what DownloadReport stored; its payload names that key.
 invoke UpdateSite
 check "cargo lambda invoke UpdateSite publishes index.html" "$work/UpdateSite.out" "v['index_key']=='index.html' and v['rows']>0"
-if [ -f "$work/s3/site/index.html" ] && grep -q '<table>' "$work/s3/site/index.html"; then
+if [ -f "$work/s3/site/index.html" ] && grep -q '<table id="report"' "$work/s3/site/index.html"; then
   echo "PASS: the page is on the embedded S3"; passed=$((passed+1))
 else
   echo "FAIL: no page at $work/s3/site/index.html"; failed=$((failed+1))

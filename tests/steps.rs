@@ -283,3 +283,37 @@ async fn update_site_publishes_index_and_archive_with_html_headers() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_site_keeps_the_last_reports_and_deletes_older_ones_over_the_s3_protocol() {
+    // GIVEN a retention of one report and one stored CSV
+    let mut h = Harness::start(SimConfig {
+        polls_to_complete: 0,
+        csv: CsvSpec { rows: 5, seed: 1 },
+        ..Default::default()
+    })
+    .await;
+    h.set_env("SITE_KEEP_REPORTS", "1");
+    let stored = h.download(completed(&h).await).await.unwrap();
+
+    // WHEN two reports are published, the second newer
+    for (i, id) in ["rpt-a", "rpt-b"].iter().enumerate() {
+        let mut report = stored.clone();
+        report["report_id"] = serde_json::json!(id);
+        report["created_at"] = serde_json::json!(format!("2026-01-0{}T00:00:00Z", i + 1));
+        h.update(report).await.unwrap();
+    }
+
+    // THEN only the newest is left, listed and deleted through S3
+    let keys = h.keys(SITE_BUCKET).await;
+    assert!(
+        !keys.iter().any(|k| k.starts_with("reports/rpt-a/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("reports/rpt-b/")),
+        "{keys:?}"
+    );
+    let archive = String::from_utf8(h.get(SITE_BUCKET, "archive.html").await.unwrap()).unwrap();
+    assert!(!archive.contains("rpt-a") && archive.contains("rpt-b"));
+}

@@ -46,7 +46,8 @@ EXPECTED_ENV = {
                    "POLL_BACKOFF_RATE"},
     "DownloadReport": {"REPORT_API_URL", "REPORT_API_TOKEN_PARAMETER", "REPORT_API_AUTH_HEADER",
                        "DOWNLOAD_ALLOWED_HOSTS", "REPORTS_BUCKET", "REPORTS_PREFIX"},
-    "UpdateSite": {"REPORTS_BUCKET", "REPORTS_PREFIX", "SITE_BUCKET", "SITE_PREFIX", "SITE_TITLE"},
+    "UpdateSite": {"REPORTS_BUCKET", "REPORTS_PREFIX", "SITE_BUCKET", "SITE_PREFIX", "SITE_TITLE",
+                   "SITE_KEEP_REPORTS"},
 }
 EXPECTED_MEMORY = {"CreateReport": 128, "PollReport": 128, "DownloadReport": 256, "UpdateSite": 256}
 EXPECTED_TIMEOUT = {"CreateReport": 30, "PollReport": 30, "DownloadReport": 900, "UpdateSite": 900}
@@ -393,7 +394,8 @@ def template_checks(template, state, source_def):
             "CreateReport": {"ssm:GetParameter", "kms:Decrypt"},
             "PollReport": {"ssm:GetParameter", "kms:Decrypt"},
             "DownloadReport": {"ssm:GetParameter", "kms:Decrypt", "s3:PutObject", "s3:AbortMultipartUpload"},
-            "UpdateSite": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"},
+            "UpdateSite": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
+                           "s3:DeleteObject", "s3:ListBucket"},
         }
         logs = {"logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents"}
         for f in FUNCTIONS:
@@ -415,10 +417,18 @@ def template_checks(template, state, source_def):
         put = " ".join(u["s3:PutObject"])
         site_keys = ("index.html", "archive.html", "archive.json", "feed.xml", "assets/*", "reports/*")
         if "ReportsBucket" in put or any(f"${{SiteBucket}}/{k}" not in put for k in site_keys) \
-                or len(u["s3:PutObject"]) != len(site_keys):
+                or put.count("${SiteBucket}/") != len(site_keys):
             return f"UpdateSite PutObject on {put}"
         if not all("${ReportsBucket}/reports/*" in r or "${SiteBucket}/" in r for r in u["s3:GetObject"]):
             return f"UpdateSite GetObject on {u['s3:GetObject']}"
+        # Retention deletes only report folders, and lists only under them.
+        if len(u["s3:DeleteObject"]) != 1 or u["s3:DeleteObject"][0].count("${SiteBucket}/") != 1 \
+                or '${SiteBucket}/reports/*"' not in u["s3:DeleteObject"][0]:
+            return f"UpdateSite DeleteObject on {u['s3:DeleteObject']}"
+        lb = [s for s in R["UpdateSiteIamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+              if "s3:ListBucket" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+        if len(lb) != 1 or "reports/*" not in json.dumps(lb[0].get("Condition", {})):
+            return f"UpdateSite ListBucket not limited to reports/: {lb}"
     check("template: per-function IAM roles, least privilege", iam_least_privilege)
 
     def kms_condition():

@@ -47,6 +47,9 @@ pub struct Config {
     /// Reports up to this size (`SITE_DIFF_MAX_BYTES`, 20 MB) are compared row
     /// by row with the report before; larger ones by their row and byte counts.
     pub diff_max_bytes: u64,
+    /// Reports kept (`SITE_KEEP_REPORTS`; 0, the default, keeps them all):
+    /// older ones leave the archive and their objects are deleted.
+    pub keep_reports: usize,
     /// Minutes until the next report (`SITE_NEXT_REPORT_MINUTES`), for the
     /// pages to say when it is expected; unset says nothing.
     pub next_report_minutes: Option<i64>,
@@ -74,6 +77,7 @@ impl Config {
             page_rows: config::parse_or(env, "SITE_PAGE_ROWS", 0)?,
             data_max_bytes: config::parse_or(env, "SITE_DATA_MAX_BYTES", 20_000_000)?,
             diff_max_bytes: config::parse_or(env, "SITE_DIFF_MAX_BYTES", 20_000_000)?,
+            keep_reports: config::parse_or(env, "SITE_KEEP_REPORTS", 0)?,
             next_report_minutes: match env.get("SITE_NEXT_REPORT_MINUTES") {
                 Some(_) => Some(config::parse_or(env, "SITE_NEXT_REPORT_MINUTES", 0)?),
                 None => None,
@@ -267,6 +271,63 @@ mod tests {
         assert!(archive.contains("reports/rpt-1/page-1.html"), "{archive}");
         assert!(store.get("site", "feed.xml").is_some());
         assert!(store.get("site", "assets/site.js").is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn given_three_reports_and_a_retention_of_two_when_published_then_the_oldest_leaves_the_archive_and_the_bucket(
+    ) {
+        let store = Arc::new(MemoryStore::default());
+        let mut config = config();
+        config.keep_reports = 2;
+        for (i, csv) in ["k,v\n1,a\n2,b\n", "k,v\n1,a\n2,x\n3,c\n", "k,v\n3,c\n"]
+            .iter()
+            .enumerate()
+        {
+            let id = format!("rpt-{i}");
+            store.insert("reports", &format!("reports/{id}.csv"), *csv);
+            let event = json!({"report_id": id, "created_at": format!("2026-01-0{}T00:00:00Z", i + 1),
+                "bucket": "reports", "key": format!("reports/{id}.csv"), "bytes": 1});
+            handle(store.clone(), &config, event, Utc::now())
+                .await
+                .unwrap();
+        }
+        let keys: Vec<String> = store
+            .keys()
+            .into_iter()
+            .filter(|(b, _)| b == "site")
+            .map(|(_, k)| k)
+            .collect();
+        assert!(
+            !keys.iter().any(|k| k.starts_with("reports/rpt-0/")),
+            "{keys:?}"
+        );
+        assert!(
+            keys.iter().any(|k| k.starts_with("reports/rpt-1/")),
+            "{keys:?}"
+        );
+        let archive: site::archive::Archive =
+            serde_json::from_slice(&store.get("site", "archive.json").unwrap().data).unwrap();
+        let ids: Vec<&str> = archive
+            .reports
+            .iter()
+            .map(|e| e.report_id.as_str())
+            .collect();
+        assert_eq!(ids, ["rpt-2", "rpt-1"]);
+        // rpt-1 against rpt-0: row 2 changed, row 3 added; rpt-2 against rpt-1: 1 and 2 removed.
+        let changes = |i: usize| archive.reports[i].changes.unwrap();
+        assert_eq!(
+            (changes(1).added, changes(1).removed, changes(1).changed),
+            (1, 0, 1)
+        );
+        assert_eq!(
+            (changes(0).added, changes(0).removed, changes(0).changed),
+            (0, 2, 0)
+        );
+        let html = String::from_utf8(store.get("site", "archive.html").unwrap().data).unwrap();
+        assert!(
+            !html.contains("rpt-0") && html.contains("0 added, 2 removed, 0 changed (by k)."),
+            "{html}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -145,6 +145,13 @@ impl ObjectWriter for MemoryStore {
             etag: Some(etag),
         })
     }
+
+    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<u64, StoreError> {
+        let mut objects = self.objects.lock().unwrap();
+        let before = objects.len();
+        objects.retain(|(b, k), _| !(b == bucket && k.starts_with(prefix)));
+        Ok((before - objects.len()) as u64)
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,10 @@ pub trait ObjectWriter: Send + Sync {
         req: &PutRequest,
         body: &mut (dyn AsyncRead + Send + Unpin),
     ) -> Result<PutResult, StoreError>;
+
+    /// Deletes every object whose key starts with `prefix` (a report's
+    /// folder, past its retention); returns how many.
+    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<u64, StoreError>;
 }
 
 mod s3;

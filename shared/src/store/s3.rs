@@ -450,6 +450,37 @@ impl ObjectWriter for S3Store {
             etag: out.e_tag().map(String::from),
         })
     }
+
+    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<u64, StoreError> {
+        let mut deleted = 0u64;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListObjectsV2", bucket, prefix, e))?;
+            for obj in page.contents() {
+                let Some(key) = obj.key() else { continue };
+                self.client
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| classify("DeleteObject", bucket, key, e))?;
+                deleted += 1;
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(deleted),
+            }
+        }
+    }
 }
 
 fn metadata_map(pairs: &[(String, String)]) -> Option<HashMap<String, String>> {

@@ -162,7 +162,7 @@ where
     }
 
     // The archive: the record every derived page is made from.
-    let archive = record(
+    let (archive, dropped) = record(
         &site,
         report_id,
         &created_at,
@@ -196,6 +196,12 @@ where
         archive.generation,
     )
     .await?;
+    // Past retention: deleted only once nothing published links to them.
+    for id in dropped {
+        let prefix = site.key(&layout::report_dir(&id));
+        let n = store.delete_prefix(&config.site_bucket, &prefix).await?;
+        tracing::info!(report_id = id, objects = n, "report past retention deleted");
+    }
 
     Ok(PublishedSite {
         report_id: report_id.to_string(),
@@ -292,7 +298,8 @@ where
 }
 
 /// Adds this report to `archive.json` (conditional on the version read, so
-/// concurrent runs each add theirs); returns the archive as written.
+/// concurrent runs each add theirs) and drops the reports past retention;
+/// returns the archive as written and the ids it dropped.
 async fn record<S>(
     site: &Site<'_, S>,
     report_id: &str,
@@ -300,7 +307,7 @@ async fn record<S>(
     now: &DateTime<Utc>,
     scanned: &Scan,
     pages: u64,
-) -> Result<Archive, UpdateError>
+) -> Result<(Archive, Vec<String>), UpdateError>
 where
     S: ObjectReader + ObjectWriter + 'static,
 {
@@ -332,11 +339,12 @@ where
             changes,
             compared_with: changes.and(before.map(|b| b.report_id)),
         });
+        let dropped = archive.retain_newest(site.config.keep_reports);
         let mut req = site.request(layout::ARCHIVE_JSON, layout::JSON, false);
         req.condition = condition;
         let body = serde_json::to_vec_pretty(&archive).expect("the archive serializes");
         match site.put(&req, &body).await {
-            Ok(()) => return Ok(archive),
+            Ok(()) => return Ok((archive, dropped)),
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
