@@ -1,96 +1,121 @@
 // report-pipeline: sort and filter for the published report (no framework,
-// no third-party request). Each header becomes a sort button (WAI-ARIA APG
-// sortable table); a filter box narrows the rows. The state lives in the
-// URL (?sort=<column>&dir=asc|desc&q=<text>&p=<page>), so a view is a link.
-// When the report is small enough (data-complete="true"), the whole report
-// is fetched from its data chunks on first use and sorted and filtered
-// whole; otherwise only this page is, and the page says so.
+// no third-party request, no inline style: the pages' CSP is strict). Each
+// header becomes a sort button (WAI-ARIA APG sortable table); a filter box
+// narrows the rows. The state lives in the URL (?sort=<column>&dir=asc|desc
+// &q=<text>&p=<page>), so a view is a link. When the report is small enough
+// (data-complete="true"), the whole report is fetched from its data chunks
+// on first use, then sorted, filtered and paged here; otherwise only this
+// page's rows are, and the page says so. With no sort and no filter the
+// page is exactly as served. Cells are built with textContent only.
 "use strict";
-(function () {
-  var table = document.getElementById("report");
-  if (!table) return;
-  var tbody = table.tBodies[0];
-  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
-  var types = heads.map(function (th) { return th.getAttribute("data-type") || "text"; });
-  var complete = table.getAttribute("data-complete") === "true";
-  var pageSize = parseInt(table.getAttribute("data-page-size"), 10) || 100;
-  var manifestUrl = table.getAttribute("data-manifest");
-  var served = Array.prototype.map.call(tbody.rows, function (tr) {
-    return Array.prototype.map.call(tr.cells, function (td) {
-      return td.hasAttribute("data-v") ? td.getAttribute("data-v") : td.textContent;
-    });
-  });
-  var state = readState();
-  var all = null;
-  var status = document.createElement("p");
-  status.className = "status";
-  status.setAttribute("role", "status");
+(() => {
+  const table = document.getElementById("report");
+  if (!table || !table.tHead || !table.tBodies[0]) return;
+  const tbody = table.tBodies[0];
+  const heads = Array.from(table.tHead.rows[0].cells);
+  const names = heads.map((th) => th.textContent.trim());
+  const types = heads.map((th) => th.getAttribute("data-type") || "text");
+  const numeric = types.map((t) => t === "integer" || t === "decimal");
+  let complete = table.getAttribute("data-complete") === "true";
+  const pageSize = parseInt(table.getAttribute("data-page-size"), 10) || 200;
+  const manifestUrl = table.getAttribute("data-manifest");
+  const caption = table.caption;
+  const servedCaption = caption ? caption.textContent : "";
+  const title = servedCaption.lastIndexOf(", rows ") > 0 ? servedCaption.slice(0, servedCaption.lastIndexOf(", rows ")) : servedCaption;
+  const en = (n) => n.toLocaleString("en");
+  const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  const cellValue = (td) => (td.hasAttribute("data-v") ? td.getAttribute("data-v") : td.textContent);
+  // The rows as served: their nodes (put back untouched) and raw values.
+  const served = Array.from(tbody.rows, (tr) => ({ tr, cells: Array.from(tr.cells, cellValue) }));
+  const pagers = Array.from(document.querySelectorAll("nav.pager"), (nav) => ({ nav, nodes: Array.from(nav.childNodes) }));
+  const pageIndex = document.querySelector("details.page-index");
+  const scopeNote = document.querySelector(".scope-note");
+
+  /** Thousands separators in the integer part, as the renderer's format_number. */
+  function group(raw) {
+    const t = raw.trim();
+    const m = /^([+-]?)(\d*)(\.\d*)?$/.exec(t);
+    if (!m || (m[2] === "" && (m[3] || ".").length < 2)) return raw;
+    const sign = m[1], int = m[2], frac = m[3] || "";
+    if (int.length <= 3 && sign === "" && t.length === raw.length) return raw;
+    return (sign === "-" ? "-" : "") + int.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + frac;
+  }
 
   function readState() {
-    var q = new URLSearchParams(location.search);
-    var col = parseInt(q.get("sort"), 10);
+    const q = new URLSearchParams(location.search);
+    const col = parseInt(q.get("sort"), 10);
     return {
-      sort: isNaN(col) || col < 0 || col >= heads.length ? -1 : col,
+      sort: Number.isInteger(col) && col >= 0 && col < heads.length ? col : -1,
       dir: q.get("dir") === "desc" ? "desc" : "asc",
       q: q.get("q") || "",
-      p: Math.max(1, parseInt(q.get("p"), 10) || 1)
+      p: Math.max(1, parseInt(q.get("p"), 10) || 1),
     };
   }
-  function active() { return state.sort >= 0 || state.q !== ""; }
-  function writeState() {
-    var q = new URLSearchParams();
+  const state = readState();
+  const active = () => state.sort >= 0 || state.q !== "";
+  function query(p) {
+    const q = new URLSearchParams();
     if (state.sort >= 0) { q.set("sort", state.sort); q.set("dir", state.dir); }
     if (state.q) q.set("q", state.q);
-    if (active() && state.p > 1) q.set("p", state.p);
-    var s = q.toString();
-    history.replaceState(null, "", location.pathname + (s ? "?" + s : ""));
+    if (active() && p > 1) q.set("p", p);
+    const s = q.toString();
+    return s ? "?" + s : "";
   }
-  function group(raw) {
-    var m = /^(-?)(\d+)(\.\d*)?$/.exec(raw.replace(/^\+/, ""));
-    if (!m || m[2].length <= 3) return raw;
-    return m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (m[3] || "");
-  }
+  const writeState = () => history.replaceState(history.state, "", location.pathname + query(state.p) + location.hash);
+
   function compare(col, dir) {
-    var t = types[col], sign = dir === "desc" ? -1 : 1;
-    return function (a, b) {
-      var x = a[col], y = b[col];
-      if (x === "" || y === "") return x === y ? 0 : (x === "" ? 1 : -1);
-      if (t === "integer" || t === "decimal") return sign * (parseFloat(x) - parseFloat(y));
+    const t = types[col], sign = dir === "desc" ? -1 : 1;
+    return (a, b) => {
+      const x = a.cells[col] === undefined ? "" : a.cells[col], y = b.cells[col] === undefined ? "" : b.cells[col];
+      // Empty cells last, whichever the direction.
+      if (x === "" || y === "") return x === y ? 0 : x === "" ? 1 : -1;
+      if (t === "integer" || t === "decimal") {
+        const d = parseFloat(x) - parseFloat(y);
+        return sign * (isNaN(d) ? collator.compare(x, y) : d);
+      }
       if (t === "date" || t === "datetime") return sign * (x < y ? -1 : x > y ? 1 : 0);
-      return sign * x.localeCompare(y, undefined, { numeric: true, sensitivity: "base" });
+      return sign * collator.compare(x, y);
     };
   }
+  // A row matches when any cell contains the text, as stored or as shown.
+  function matches(row, needle) {
+    return row.cells.some((c, i) => c.toLowerCase().includes(needle) || (numeric[i] && group(c).toLowerCase().includes(needle)));
+  }
   function view(rows) {
-    var out = rows;
+    let out = rows;
     if (state.q) {
-      var needle = state.q.toLowerCase();
-      out = out.filter(function (r) { return r.some(function (c) { return c.toLowerCase().indexOf(needle) >= 0; }); });
+      const needle = state.q.toLowerCase();
+      out = out.filter((r) => matches(r, needle));
     }
     if (state.sort >= 0) out = out.slice().sort(compare(state.sort, state.dir));
     return out;
   }
-  function row(cells) {
-    var tr = document.createElement("tr");
-    cells.forEach(function (c, i) {
-      var td = document.createElement("td");
-      if (types[i] === "integer" || types[i] === "decimal") {
+  // The same markup the renderer writes for a row.
+  function build(row) {
+    if (row.tr) return row.tr;
+    const tr = document.createElement("tr");
+    row.cells.forEach((c, i) => {
+      const td = document.createElement("td");
+      if (numeric[i] && c !== "") {
         td.className = "num";
-        if (c !== "") td.setAttribute("data-v", c);
+        td.setAttribute("data-v", c);
         td.textContent = group(c);
       } else {
         td.textContent = c;
       }
       tr.appendChild(td);
     });
+    row.tr = tr;
     return tr;
   }
   function fill(rows) {
-    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
-    rows.forEach(function (r) { tbody.appendChild(row(r)); });
+    const frag = document.createDocumentFragment();
+    rows.forEach((r) => frag.appendChild(build(r)));
+    tbody.replaceChildren(frag);
   }
   function marks() {
-    heads.forEach(function (th, i) {
-      var arrow = th.querySelector(".sort");
+    heads.forEach((th, i) => {
+      const arrow = th.querySelector(".sort");
       if (i === state.sort) {
         th.setAttribute("aria-sort", state.dir === "asc" ? "ascending" : "descending");
         arrow.textContent = state.dir === "asc" ? "▲" : "▼";
@@ -100,94 +125,157 @@
       }
     });
   }
+  // Pager links for the whole-report view: ?…&p=N, followed here.
+  function pagerNodes(count, pages, label) {
+    const nodes = [];
+    const link = (text, p, rel) => {
+      let el;
+      if (p === state.p || p < 1 || p > pages) {
+        el = document.createElement("span");
+        el.setAttribute("aria-disabled", "true");
+      } else {
+        el = document.createElement("a");
+        el.rel = rel;
+        el.href = location.pathname + query(p);
+        el.addEventListener("click", (ev) => {
+          if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+          ev.preventDefault();
+          state.p = p;
+          render();
+          wrap.scrollTop = 0;
+        });
+      }
+      el.textContent = text;
+      nodes.push(document.createTextNode(" "), el);
+    };
+    link("First", 1, "first");
+    link("Previous", state.p - 1, "prev");
+    const range = document.createElement("span");
+    range.className = "range";
+    range.textContent = label;
+    nodes.push(document.createTextNode(" "), range);
+    link("Next", state.p + 1, "next");
+    link("Last", pages, "last");
+    return nodes;
+  }
+  function setPagers(info) {
+    pagers.forEach(({ nav, nodes }) => nav.replaceChildren(...(info ? pagerNodes(info.count, info.pages, info.label) : nodes)));
+  }
   function render() {
     marks();
-    writeState();
-    if (!active()) { fill(served); status.textContent = ""; pagers(null); return; }
-    var rows = view(complete && all ? all : served);
-    if (complete && all) {
-      var pages = Math.max(1, Math.ceil(rows.length / pageSize));
-      state.p = Math.min(state.p, pages);
-      fill(rows.slice((state.p - 1) * pageSize, state.p * pageSize));
-      pagers({ count: rows.length, pages: pages });
+    reset.hidden = !active();
+    if (!active()) {
+      fill(served);
+      setPagers(null);
+      if (caption) caption.textContent = servedCaption;
+      if (pageIndex) pageIndex.hidden = false;
+      status.textContent = "";
       writeState();
+      return;
+    }
+    const whole = complete && all !== null;
+    const rows = view(whole ? all : served);
+    const what = (state.q ? ` matching “${state.q}”` : "") + (state.sort >= 0 ? `, sorted by ${names[state.sort]} (${state.dir}ending)` : "");
+    if (whole) {
+      const pages = Math.max(1, Math.ceil(rows.length / pageSize));
+      state.p = Math.min(state.p, pages);
+      const from = rows.length ? (state.p - 1) * pageSize + 1 : 0, to = Math.min(rows.length, state.p * pageSize);
+      fill(rows.slice(from ? from - 1 : 0, to));
+      const span = `rows ${en(from)}–${en(to)} of ${en(rows.length)}`;
+      setPagers({ count: rows.length, pages, label: `Rows ${en(from)}–${en(to)} of ${en(rows.length)} (page ${state.p} of ${pages})` });
+      if (caption) caption.textContent = `${title}, ${span}${what}`;
+      if (pageIndex) pageIndex.hidden = true;
+      status.textContent = `${en(rows.length)} matching ${rows.length === 1 ? "row" : "rows"} in the whole report`;
     } else {
       fill(rows);
+      if (caption) caption.textContent = `${servedCaption}${what}, this page only`;
+      status.textContent = `${en(rows.length)} matching ${rows.length === 1 ? "row" : "rows"} on this page`;
     }
-    status.textContent = rows.length.toLocaleString("en") + (rows.length === 1 ? " matching row" : " matching rows") +
-      (complete && all ? " in the whole report" : " on this page");
+    writeState();
   }
-  function pagers(info) {
-    Array.prototype.forEach.call(document.querySelectorAll("nav.pager"), function (nav) {
-      if (!nav.hasAttribute("data-static")) nav.setAttribute("data-static", nav.innerHTML);
-      if (!info) { nav.innerHTML = nav.getAttribute("data-static"); return; }
-      while (nav.firstChild) nav.removeChild(nav.firstChild);
-      var link = function (label, p, rel) {
-        var el;
-        if (p === state.p || p < 1 || p > info.pages) {
-          el = document.createElement("span"); el.setAttribute("aria-disabled", "true");
-        } else {
-          el = document.createElement("a"); el.setAttribute("rel", rel);
-          var q = new URLSearchParams(location.search); q.set("p", p); el.href = "?" + q.toString();
-          el.addEventListener("click", function (ev) { ev.preventDefault(); state.p = p; render(); });
-        }
-        el.textContent = label; nav.appendChild(el); nav.appendChild(document.createTextNode(" "));
-      };
-      link("First", 1, "first"); link("Previous", state.p - 1, "prev");
-      var range = document.createElement("span"); range.className = "range";
-      var from = info.count ? (state.p - 1) * pageSize + 1 : 0, to = Math.min(info.count, state.p * pageSize);
-      range.textContent = "Rows " + from.toLocaleString("en") + "–" + to.toLocaleString("en") + " of " +
-        info.count.toLocaleString("en") + " (page " + state.p + " of " + info.pages + ")";
-      nav.appendChild(range); nav.appendChild(document.createTextNode(" "));
-      link("Next", state.p + 1, "next"); link("Last", info.pages, "last");
-    });
-  }
+
+  // The whole report, fetched once, when first asked for.
+  let all = null;
+  let loading = null;
   function load() {
     if (!complete || all) return Promise.resolve();
+    if (loading) return loading;
     status.textContent = "Loading the whole report…";
-    var base = manifestUrl.replace(/[^/]*$/, "");
-    return fetch(manifestUrl).then(function (r) { return r.json(); }).then(function (m) {
-      return Promise.all(m.data.chunks.map(function (c) { return fetch(base + c).then(function (r) { return r.json(); }); }));
-    }).then(function (chunks) {
-      all = [];
-      chunks.forEach(function (c) { all = all.concat(c.rows); });
-    }).catch(function () {
-      complete = false;
-      document.querySelector(".scope-note").hidden = false;
+    const base = new URL(manifestUrl, location.href);
+    const json = (url) => fetch(url, { credentials: "same-origin" }).then((r) => {
+      if (!r.ok) throw new Error(`${r.status} ${url}`);
+      return r.json();
     });
+    loading = json(base)
+      .then((m) => {
+        if (!m.data || !m.data.complete) throw new Error("the report is not whole");
+        return Promise.all(m.data.chunks.map((c) => json(new URL(c, base))));
+      })
+      .then((chunks) => { all = chunks.flatMap((c) => c.rows.map((cells) => ({ tr: null, cells }))); })
+      .catch(() => {
+        // The page alone, then, and say so.
+        complete = false;
+        if (scopeNote) scopeNote.hidden = false;
+      });
+    return loading;
   }
-  function change() { load().then(render); }
+  const change = () => load().then(render);
 
-  heads.forEach(function (th, i) {
-    var b = document.createElement("button");
+  // Sort buttons in the headers.
+  heads.forEach((th, i) => {
+    const b = document.createElement("button");
     b.type = "button";
-    var label = document.createElement("span");
-    label.textContent = th.textContent;
-    var arrow = document.createElement("span");
+    const label = document.createElement("span");
+    label.textContent = names[i];
+    const arrow = document.createElement("span");
     arrow.className = "sort";
     arrow.setAttribute("aria-hidden", "true");
-    b.appendChild(label); b.appendChild(arrow);
-    while (th.firstChild) th.removeChild(th.firstChild);
-    th.appendChild(b);
-    b.addEventListener("click", function () {
+    b.append(label, arrow);
+    th.replaceChildren(b);
+    b.addEventListener("click", () => {
       state.dir = state.sort === i && state.dir === "asc" ? "desc" : "asc";
-      state.sort = i; state.p = 1;
+      state.sort = i;
+      state.p = 1;
       change();
     });
   });
-  var form = document.createElement("form");
+
+  // The filter box, a status line, and a way back to the page as served.
+  const form = document.createElement("form");
   form.className = "filter";
   form.setAttribute("role", "search");
-  var label = document.createElement("label");
-  label.setAttribute("for", "filter");
+  form.setAttribute("aria-label", "Rows");
+  const label = document.createElement("label");
+  label.htmlFor = "filter";
   label.textContent = "Filter rows";
-  var input = document.createElement("input");
-  input.type = "search"; input.id = "filter"; input.value = state.q;
-  form.appendChild(label); form.appendChild(input);
-  form.addEventListener("submit", function (ev) { ev.preventDefault(); });
-  input.addEventListener("input", function () { state.q = input.value; state.p = 1; change(); });
-  var wrap = document.querySelector(".table-wrap");
-  wrap.parentNode.insertBefore(form, wrap);
-  wrap.parentNode.insertBefore(status, wrap);
+  const input = document.createElement("input");
+  input.type = "search";
+  input.id = "filter";
+  input.autocomplete = "off";
+  input.value = state.q;
+  const reset = document.createElement("button");
+  reset.type = "button";
+  reset.className = "reset";
+  reset.textContent = "Clear sort and filter";
+  reset.hidden = true;
+  form.append(label, input, reset);
+  const status = document.createElement("p");
+  status.className = "status";
+  status.setAttribute("role", "status");
+  form.addEventListener("submit", (ev) => ev.preventDefault());
+  let timer = 0;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { state.q = input.value; state.p = 1; change(); }, 150);
+  });
+  reset.addEventListener("click", () => {
+    clearTimeout(timer);
+    state.sort = -1; state.q = ""; state.p = 1; input.value = "";
+    render();
+    input.focus();
+  });
+  const wrap = table.closest(".table-wrap") || table;
+  wrap.before(form, status);
+  if (!complete && scopeNote) scopeNote.hidden = false;
   if (active()) change();
 })();
