@@ -200,6 +200,341 @@ def check_poll_budget(label, template, source_def):
     check(f"{label}: worst-case poll budget fits the execution TimeoutSeconds", fits)
 
 
+# ---------------------------------------------------------------- least privilege, exactly
+
+def sub(text):
+    return {"Fn::Sub": text}
+
+
+def _list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def grants(role_props):
+    """A role's permissions as a set of (action, resource, condition) triples (JSON text),
+    one per action x resource, so any added action, resource or dropped condition shows."""
+    if role_props.get("ManagedPolicyArns"):
+        raise AssertionError(f"managed policies {role_props['ManagedPolicyArns']}")
+    policies = role_props.get("Policies", [])
+    if len(policies) != 1:
+        raise AssertionError(f"{len(policies)} inline policies")
+    out = set()
+    for st in policies[0]["PolicyDocument"]["Statement"]:
+        odd = set(st) - {"Effect", "Action", "Resource", "Condition", "Sid"}
+        if st.get("Effect") != "Allow" or odd:
+            raise AssertionError(f"unexpected statement shape {st}")
+        cond = json.dumps(st.get("Condition"), sort_keys=True) if "Condition" in st else None
+        for a in _list(st["Action"]):
+            for r in _list(st["Resource"]):
+                out.add((a, json.dumps(r, sort_keys=True), cond))
+    return out
+
+
+def triples(actions, resources, condition=None):
+    cond = json.dumps(condition, sort_keys=True) if condition is not None else None
+    return {(a, json.dumps(r, sort_keys=True), cond) for a in actions for r in resources}
+
+
+def expected_function_grants(stage="dev", reports_prefix="reports/", site_prefix=""):
+    """What serverless.yml grants each function, written out in full (docs/deploy.md, IAM table)."""
+    param = f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/report-pipeline/{stage}/report-api-token"
+    token = triples(["ssm:GetParameter"], [sub(param)]) | triples(
+        ["kms:Decrypt"], [sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")],
+        {"StringEquals": {"kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com"),
+                          "kms:EncryptionContext:PARAMETER_ARN": sub(param)}})
+    reports = sub(f"arn:${{AWS::Partition}}:s3:::${{ReportsBucket}}/{reports_prefix}*")
+    site = lambda key: sub(f"arn:${{AWS::Partition}}:s3:::${{SiteBucket}}/{site_prefix}{key}")
+    published = [site(k) for k in ("index.html", "archive.html", "archive.json", "feed.xml", "assets/*", "reports/*")]
+
+    def logs(f):
+        return triples(["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents"],
+                       [sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                            f"/aws/lambda/report-pipeline-{stage}-{f}:*:*")])
+    return {
+        "CreateReport": logs("CreateReport") | token,
+        "PollReport": logs("PollReport") | token,
+        "DownloadReport": logs("DownloadReport") | token
+        | triples(["s3:PutObject", "s3:AbortMultipartUpload"], [reports]),
+        "UpdateSite": logs("UpdateSite")
+        | triples(["s3:GetObject"], [reports])
+        | triples(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], published)
+        | triples(["s3:DeleteObject"], [site("reports/*")])
+        | triples(["s3:ListBucket"], [sub("arn:${AWS::Partition}:s3:::${SiteBucket}")],
+                  {"StringLike": {"s3:prefix": [f"{site_prefix}reports/*"]}}),
+    }
+
+
+# Step Functions needs these on "*" to deliver its logs (the plugin adds them for loggingConfig).
+SFN_LOG_DELIVERY = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]
+
+
+def expected_state_machine_grants():
+    invoke = []
+    for f in FUNCTIONS:
+        arn = {"Fn::GetAtt": [f"{f}LambdaFunction", "Arn"]}
+        invoke += [arn, {"Fn::Sub": ["${functionArn}:*", {"functionArn": arn}]}]
+    return triples(["lambda:InvokeFunction"], invoke) | triples(SFN_LOG_DELIVERY, ["*"])
+
+
+def diff_grants(got, want):
+    extra, missing = sorted(got - want, key=str), sorted(want - got, key=str)
+    if extra or missing:
+        fmt = lambda t: f"{t[0]} on {t[1]}" + (f" if {t[2]}" if t[2] else "")
+        return ("; ".join(["EXTRA " + fmt(t) for t in extra] + ["MISSING " + fmt(t) for t in missing]))
+
+
+def iam_exact_checks(R, fns):
+    want = expected_function_grants()
+    roles = sorted(l for l, r in R.items() if r["Type"] == "AWS::IAM::Role")
+    expected_roles = sorted([f"{f}IamRoleLambdaExecution" for f in FUNCTIONS]
+                            + ["IamRoleLambdaExecution", "ReportPipelineStateMachineRole",
+                               "ReportPipelineScheduleToStepFunctionsRole"])
+
+    def role_set():
+        if roles != expected_roles:
+            return f"roles {roles} != {expected_roles}"
+        if any(r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") for r in R.values()):
+            return "a standalone IAM policy widens some role"
+    check("template: the IAM roles are the four function roles, the state machine's, the schedule's "
+          "and the framework's unused logs-only default", role_set)
+
+    for f in FUNCTIONS:
+        def exact(f=f):
+            role = fns[f"{f}LambdaFunction"]["Properties"]["Role"]
+            if role != {"Fn::GetAtt": [f"{f}IamRoleLambdaExecution", "Arn"]}:
+                return f"{f} uses role {role}"
+            props = R[f"{f}IamRoleLambdaExecution"]["Properties"]
+            trust = props["AssumeRolePolicyDocument"]["Statement"]
+            if trust != [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]},
+                          "Action": ["sts:AssumeRole"]}]:
+                return f"trust policy {trust}"
+            return diff_grants(grants(props), want[f])
+        n = len(want[f])
+        check(f"template: {f}'s role grants exactly its {n} (action, resource) pairs", exact)
+
+    def default_role_logs_only():
+        got = grants(R["IamRoleLambdaExecution"]["Properties"])
+        if {a for a, _, _ in got} - {"logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource",
+                                     "logs:PutLogEvents"}:
+            return f"the unused default role grants {sorted(got)}"
+        if any(fn["Properties"]["Role"] == {"Fn::GetAtt": ["IamRoleLambdaExecution", "Arn"]} for fn in fns.values()):
+            return "a function uses the default role"
+    check("template: the framework's default role is logs-only and used by no function", default_role_logs_only)
+
+    def state_machine_role():
+        props = R["ReportPipelineStateMachineRole"]["Properties"]
+        return diff_grants(grants(props), expected_state_machine_grants())
+    check("template: state machine role invokes only the four functions (+ Step Functions' log delivery)",
+          state_machine_role)
+
+    def schedule_role():
+        props = R["ReportPipelineScheduleToStepFunctionsRole"]["Properties"]
+        want_ = triples(["states:StartExecution"], [{"Ref": "ReportPipelineStateMachine"}])
+        return diff_grants(grants(props), want_)
+    check("template: schedule role may only start this state machine", schedule_role)
+
+
+# ---------------------------------------------------------------- alerts, versioning, scanners
+
+def cron_period_seconds(expr):
+    """Period of simple crons: fixed minute + every hour = 3600; fixed minute and hour = 86400."""
+    m = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)", expr or "")
+    if not m:
+        return None
+    minute, hour, dom, month, dow, _ = m.groups()
+    if not minute.isdigit() or month != "*" or {dom, dow} - {"*", "?"}:
+        return None
+    if hour == "*":
+        return 3600
+    if hour.isdigit():
+        return 86400
+    return None
+
+
+def alert_checks(R, by_type, label, period, stale_periods, email=""):
+    sm = {"Ref": "ReportPipelineStateMachine"}
+    topic = {"Ref": "AlertTopic"}
+
+    def topic_and_policy():
+        if by_type.get("AWS::SNS::Topic") != ["AlertTopic"]:
+            return f"topics {by_type.get('AWS::SNS::Topic')}"
+        pol = [R[l]["Properties"] for l in by_type.get("AWS::SNS::TopicPolicy", [])]
+        if len(pol) != 1 or pol[0]["Topics"] != [topic]:
+            return f"topic policies {pol}"
+        st = pol[0]["PolicyDocument"]["Statement"]
+        got = {(s["Effect"], json.dumps(s["Principal"]), s["Action"], json.dumps(s["Resource"]),
+                json.dumps(s.get("Condition"), sort_keys=True)) for s in st}
+        want = {
+            ("Allow", json.dumps({"Service": "events.amazonaws.com"}), "sns:Publish", json.dumps(topic),
+             json.dumps({"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["AlertOnExecutionEnded", "Arn"]}}})),
+            ("Allow", json.dumps({"Service": "cloudwatch.amazonaws.com"}), "sns:Publish", json.dumps(topic),
+             json.dumps({"ArnLike": {"aws:SourceArn": sub(
+                 "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+                 f"report-pipeline-{label}-*")}})),
+        }
+        if got != want or len(st) != 2:
+            return f"topic policy statements {st}"
+    check(f"{label}: alert topic; only this rule (events) and this stage's alarms (cloudwatch) may publish",
+          topic_and_policy)
+
+    def subscription():
+        sub_ = R.get("AlertEmailSubscription")
+        if not sub_ or sub_.get("Condition") != "HasAlertEmail":
+            return f"subscription {sub_}"
+        p = sub_["Properties"]
+        if p != {"TopicArn": topic, "Protocol": "email", "Endpoint": {"Ref": "AlertEmail"}}:
+            return f"subscription {p}"
+        return None
+    check(f"{label}: email subscription only when AlertEmail is set", subscription)
+
+    def rule():
+        rules = [l for l in by_type.get("AWS::Events::Rule", []) if "EventPattern" in R[l]["Properties"]]
+        if rules != ["AlertOnExecutionEnded"]:
+            return f"event-pattern rules {rules}"
+        p = R["AlertOnExecutionEnded"]["Properties"]
+        pat = p["EventPattern"]
+        want = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [sm]}}
+        if pat != want:
+            return f"pattern {pat}"
+        if p.get("State") != "ENABLED" or len(p["Targets"]) != 1 or p["Targets"][0]["Arn"] != topic:
+            return f"targets {p['Targets']}"
+        it = p["Targets"][0]["InputTransformer"]
+        paths = it["InputPathsMap"]
+        for k, v in {"name": "$.detail.name", "status": "$.detail.status", "error": "$.detail.error",
+                     "cause": "$.detail.cause", "executionArn": "$.detail.executionArn"}.items():
+            if paths.get(k) != v:
+                return f"InputPathsMap {paths}"
+        tmpl = it["InputTemplate"]["Fn::Sub"]
+        for k in paths:
+            if f"<{k}>" not in tmpl:
+                return f"<{k}> not in the message"
+        if "console.aws.amazon.com/states/home?region=${AWS::Region}#/v2/executions/details/<executionArn>" not in tmpl:
+            return "no console link in the message"
+    check(f"{label}: rule on this state machine's FAILED/TIMED_OUT/ABORTED executions -> topic "
+          "(name, status, error, cause, console link)", rule)
+
+    def failed_alarm():
+        p = R["ExecutionsFailedAlarm"]["Properties"]
+        metrics = {m["Id"]: m for m in p["Metrics"]}
+        names = {}
+        for m in p["Metrics"]:
+            if "MetricStat" in m:
+                ms = m["MetricStat"]
+                if ms["Metric"]["Namespace"] != "AWS/States" or ms["Stat"] != "Sum" \
+                        or ms["Metric"]["Dimensions"] != [{"Name": "StateMachineArn", "Value": sm}]:
+                    return f"metric {m}"
+                names[ms["Metric"]["MetricName"]] = m["Id"]
+        if set(names) != {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}:
+            return f"metrics {sorted(names)}"
+        expr = [m for m in p["Metrics"] if m.get("ReturnData")]
+        if len(expr) != 1 or any(f"FILL({i}, 0)" not in expr[0].get("Expression", "") for i in names.values()):
+            return f"expression {expr}"
+        if (p["ComparisonOperator"], p["Threshold"], p["EvaluationPeriods"], p["TreatMissingData"]) != \
+                ("GreaterThanOrEqualToThreshold", 1, 1, "notBreaching") or p["AlarmActions"] != [topic]:
+            return f"alarm {p}"
+    check(f"{label}: alarm on ExecutionsFailed + TimedOut + Aborted -> topic", failed_alarm)
+
+    def stale_alarm():
+        p = R["StaleAlarm"]["Properties"]
+        got = {k: p.get(k) for k in ("Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods",
+                                     "DatapointsToAlarm", "ComparisonOperator", "Threshold", "TreatMissingData",
+                                     "AlarmActions", "OKActions", "Dimensions")}
+        # A --param on the command line arrives as a string; CloudFormation reads "3600" as 3600.
+        for k in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if isinstance(got[k], str) and got[k].isdigit():
+                got[k] = int(got[k])
+        want = {"Namespace": "AWS/States", "MetricName": "ExecutionsSucceeded", "Statistic": "Sum",
+                "Period": period, "EvaluationPeriods": stale_periods, "DatapointsToAlarm": stale_periods,
+                "ComparisonOperator": "LessThanThreshold", "Threshold": 1, "TreatMissingData": "breaching",
+                "AlarmActions": [topic], "OKActions": [topic],
+                "Dimensions": [{"Name": "StateMachineArn", "Value": sm}]}
+        if got != want:
+            return f"stale alarm {got} != {want}"
+        # CloudWatch: Period x EvaluationPeriods <= 7 days (1 day for periods under an hour).
+        limit = 86400 if period < 3600 else 604800
+        if period * stale_periods > limit:
+            return f"{period} s x {stale_periods} periods > {limit} s: CloudWatch would refuse the alarm"
+        rules = [R[l]["Properties"] for l in by_type.get("AWS::Events::Rule", [])
+                 if "ScheduleExpression" in R[l]["Properties"]]
+        cron = rules[0]["ScheduleExpression"] if rules else None
+        derived = cron_period_seconds(cron)
+        if derived is not None and derived != period:
+            return (f"schedulePeriodSeconds {period} does not match scheduleCron {cron} ({derived} s): "
+                    "the stale alarm would count the wrong periods")
+    check(f"{label}: stale alarm: ExecutionsSucceeded < 1 in {stale_periods} periods of {period} s "
+          "(missing = breaching) -> topic", stale_alarm)
+
+
+def ops_bucket_checks(R):
+    def site_versioning():
+        p = R["SiteBucket"]["Properties"]
+        if p.get("VersioningConfiguration") != {"Status": "Enabled"}:
+            return f"site bucket versioning {p.get('VersioningConfiguration')}"
+        rules = p["LifecycleConfiguration"]["Rules"]
+        if not any(r.get("Status") == "Enabled" and r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == 30
+                   and "Prefix" not in r and "Filter" not in r for r in rules):
+            return f"no bucket-wide NoncurrentVersionExpiration after 30 days: {rules}"
+    check("template: site bucket versioned; noncurrent versions expire after 30 days", site_versioning)
+
+    def deployment_bucket():
+        p = R["ServerlessDeploymentBucket"]["Properties"]
+        bpa = p.get("PublicAccessBlockConfiguration", {})
+        if not all(bpa.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy",
+                                                "IgnorePublicAcls", "RestrictPublicBuckets")):
+            return f"deployment bucket public access block {bpa}"
+    check("template: the framework's deployment bucket blocks public access", deployment_bucket)
+
+
+def scanner_checks(template_path, work):
+    scan = os.path.join(ROOT, "scripts", "sls", "scan-template.py")
+    r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "sls", "ensure-scanners.sh")],
+                       cwd=ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        report(False, "scanners installed (scripts/sls/ensure-scanners.sh)", tail(r.stdout + r.stderr))
+        return
+    outputs = {}
+    for tool in ("cfn-lint", "checkov"):
+        r = subprocess.run([sys.executable, scan, template_path, "--tool", tool],
+                           cwd=ROOT, capture_output=True, text=True, timeout=900)
+        outputs[tool] = r.stdout
+        head = r.stdout.strip().splitlines()[0] if r.stdout.strip() else tool
+        findings = [l.strip() for l in r.stdout.splitlines() if l.startswith("  ") and not l.startswith("  skipped ")]
+        report(r.returncode == 0, f"{tool} on the packaged template: no finding ({head.lstrip('= ')})",
+               "\n      ".join(findings) or tail(r.stdout + r.stderr))
+
+    def skips_documented():
+        with open(os.path.join(ROOT, "docs", "deploy.md")) as f:
+            doc = f.read()
+        ids = sorted(set(re.findall(r"^  skipped (CKV_\w+) on ", outputs["checkov"], re.M)))
+        if not ids:
+            return "no checkov skip seen (did checkov run?)"
+        missing = [i for i in ids if not re.search(rf"^\| [^|\n]*\b{i}\b[^|\n]*\|[^\n]*\| skipped \|", doc, re.M)]
+        if missing:
+            return f"checkov skips not in docs/deploy.md's decision table: {missing}"
+    check("every checkov skip is in docs/deploy.md's table of decisions", skips_documented)
+
+    # Controls: the scanners do fail on a widened template (so a pass above means something).
+    with open(template_path) as f:
+        t = json.load(f)
+    bad = copy.deepcopy(t)
+    del bad["Resources"]["SiteBucket"]["Properties"]["VersioningConfiguration"]
+    bad["Resources"]["SiteDistribution"]["Metadata"]["checkov"]["skip"][0]["comment"] = ""
+    del bad["Resources"]["ReportPipelineStateMachine"]["Metadata"]
+    path = os.path.join(work, "widened-template.json")
+    with open(path, "w") as f:
+        json.dump(bad, f, indent=2)
+    for tool, expect in (("checkov", ["CKV_AWS_21 on AWS::S3::Bucket.SiteBucket", "has no reason"]),
+                         ("cfn-lint", ["W3005"])):
+        r = subprocess.run([sys.executable, scan, path, "--tool", tool],
+                           cwd=ROOT, capture_output=True, text=True, timeout=900)
+        ok = r.returncode != 0 and all(e in r.stdout for e in expect)
+        report(ok, f"control: {tool} FAILS on a copy with a new finding, and names it ({', '.join(expect)})",
+               f"rc={r.returncode}: {tail(r.stdout, 6)}")
+
+
 # ---------------------------------------------------------------- setup
 
 def setup():
@@ -313,9 +648,9 @@ def template_checks(template, state, source_def):
     check("template: no account id baked in (pseudo parameters only)", no_sts_lookups)
 
     def schedule_rule():
-        rules = [R[l] for l in by_type.get("AWS::Events::Rule", [])]
+        rules = [R[l] for l in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in R[l]["Properties"]]
         if len(rules) != 1:
-            return f"{len(rules)} rules"
+            return f"{len(rules)} schedule rules"
         p = rules[0]["Properties"]
         if p.get("ScheduleExpression") != "cron(0 * * * ? *)" or p.get("State") != "ENABLED":
             return f"rule {p.get('ScheduleExpression')} {p.get('State')}"
@@ -364,72 +699,7 @@ def template_checks(template, state, source_def):
                 return f"{k} differs"
     check("template: state machine definition has every Task, each bound to its Lambda", definition_complete)
 
-    def sfn_role():
-        pol = R["ReportPipelineStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        invoke = [s for s in pol if "lambda:InvokeFunction" in s["Action"]]
-        refs = json.dumps(invoke)
-        for f in FUNCTIONS:
-            if f"{f}LambdaFunction" not in refs:
-                return f"state machine role cannot invoke {f}"
-        if '"Resource": "*"' in refs:
-            return "lambda:InvokeFunction on *"
-    check("template: state machine role invokes exactly the four functions", sfn_role)
-
-    def role_statements(f):
-        role = fns[f"{f}LambdaFunction"]["Properties"]["Role"]
-        if role != {"Fn::GetAtt": [f"{f}IamRoleLambdaExecution", "Arn"]}:
-            raise AssertionError(f"{f} uses role {role}")
-        stmts = R[f"{f}IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        if R[f"{f}IamRoleLambdaExecution"]["Properties"].get("ManagedPolicyArns"):
-            raise AssertionError(f"{f} role has managed policies")
-        acts = {}
-        for s in stmts:
-            assert s["Effect"] == "Allow"
-            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]):
-                acts.setdefault(a, []).append(json.dumps(s["Resource"]))
-        return acts
-
-    def iam_least_privilege():
-        expect = {
-            "CreateReport": {"ssm:GetParameter", "kms:Decrypt"},
-            "PollReport": {"ssm:GetParameter", "kms:Decrypt"},
-            "DownloadReport": {"ssm:GetParameter", "kms:Decrypt", "s3:PutObject", "s3:AbortMultipartUpload"},
-            "UpdateSite": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
-                           "s3:DeleteObject", "s3:ListBucket"},
-        }
-        logs = {"logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents"}
-        for f in FUNCTIONS:
-            acts = role_statements(f)
-            if set(acts) - logs != expect[f]:
-                return f"{f}: actions {sorted(set(acts) - logs)} != {sorted(expect[f])}"
-            for a, res in acts.items():
-                for r in res:
-                    if "*" in a or r in ('"*"', '["*"]'):
-                        return f"{f}: {a} on {r}"
-                    if a.startswith("logs:") and f"/aws/lambda/report-pipeline-dev-{f}:" not in r:
-                        return f"{f}: {a} not limited to its own log group: {r}"
-            if "ssm:GetParameter" in acts and "parameter/report-pipeline/dev/report-api-token" not in acts["ssm:GetParameter"][0]:
-                return f"{f}: ssm:GetParameter on {acts['ssm:GetParameter']}"
-        d = role_statements("DownloadReport")
-        if any("${ReportsBucket}/reports/*" not in r for r in d["s3:PutObject"]):
-            return f"DownloadReport PutObject on {d['s3:PutObject']}"
-        u = role_statements("UpdateSite")
-        put = " ".join(u["s3:PutObject"])
-        site_keys = ("index.html", "archive.html", "archive.json", "feed.xml", "assets/*", "reports/*")
-        if "ReportsBucket" in put or any(f"${{SiteBucket}}/{k}" not in put for k in site_keys) \
-                or put.count("${SiteBucket}/") != len(site_keys):
-            return f"UpdateSite PutObject on {put}"
-        if not all("${ReportsBucket}/reports/*" in r or "${SiteBucket}/" in r for r in u["s3:GetObject"]):
-            return f"UpdateSite GetObject on {u['s3:GetObject']}"
-        # Retention deletes only report folders, and lists only under them.
-        if len(u["s3:DeleteObject"]) != 1 or u["s3:DeleteObject"][0].count("${SiteBucket}/") != 1 \
-                or '${SiteBucket}/reports/*"' not in u["s3:DeleteObject"][0]:
-            return f"UpdateSite DeleteObject on {u['s3:DeleteObject']}"
-        lb = [s for s in R["UpdateSiteIamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-              if "s3:ListBucket" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
-        if len(lb) != 1 or "reports/*" not in json.dumps(lb[0].get("Condition", {})):
-            return f"UpdateSite ListBucket not limited to reports/: {lb}"
-    check("template: per-function IAM roles, least privilege", iam_least_privilege)
+    iam_exact_checks(R, fns)
 
     def kms_condition():
         for f in ("CreateReport", "PollReport", "DownloadReport"):
@@ -482,6 +752,9 @@ def template_checks(template, state, source_def):
             return "state machine log group retention"
     check("template: log groups with retention (30 days on dev)", log_retention)
 
+    alert_checks(R, by_type, "dev", 3600, 2)
+    ops_bucket_checks(R)
+
     def timeout_vs_schedule():
         # hourly cron: the execution's TimeoutSeconds must be below the 3600 s period.
         if not source_def.get("TimeoutSeconds", 10**9) < 3600:
@@ -507,12 +780,16 @@ def run():
                 state = json.load(f)
             template_checks(template, state, source_def)
             check_poll_budget("dev", template, source_def)
+            scanner_checks(os.path.join(out, "cloudformation-template-update-stack.json"), work)
 
         # per-stage params: a prod package with an overridden cron
         out = os.path.join(work, "prod")
         sls = os.path.join(ROOT, "node_modules", ".bin", "sls")
         r = subprocess.run(OFFLINE + [sls, "package", "--stage", "prod", "--package", out,
-                                      "--param", "scheduleCron=cron(30 6 * * ? *)"],
+                                      "--param", "scheduleCron=cron(30 6 * * ? *)",
+                                      "--param", "schedulePeriodSeconds=86400",
+                                      "--param", "staleAfterPeriods=3",
+                                      "--param", "alertEmail=ops@example.com"],
                            cwd=ROOT, env=sls_env(), capture_output=True, text=True, timeout=300)
 
         def prod_params():
@@ -520,7 +797,8 @@ def run():
                 return tail(r.stdout + r.stderr)
             with open(os.path.join(out, "cloudformation-template-update-stack.json")) as f:
                 t = json.load(f)["Resources"]
-            rule = [v for v in t.values() if v["Type"] == "AWS::Events::Rule"][0]["Properties"]
+            rule = [v for v in t.values() if v["Type"] == "AWS::Events::Rule"
+                    and "ScheduleExpression" in v["Properties"]][0]["Properties"]
             if rule["ScheduleExpression"] != "cron(30 6 * * ? *)":
                 return f"cron {rule['ScheduleExpression']}"
             if t["CreateReportLogGroup"]["Properties"]["RetentionInDays"] != 90:
@@ -528,6 +806,14 @@ def run():
             if t["ReportPipelineStateMachine"]["Properties"]["StateMachineName"] != "report-pipeline-prod":
                 return "state machine name"
             check_poll_budget("prod", {"Resources": t}, source_def)
+            by_type = {}
+            for lid, res in t.items():
+                by_type.setdefault(res["Type"], []).append(lid)
+            alert_checks(t, by_type, "prod", 86400, 3)
+            with open(os.path.join(out, "cloudformation-template-update-stack.json")) as f:
+                params = json.load(f).get("Parameters", {})
+            if params.get("AlertEmail", {}).get("Default") != "ops@example.com":
+                return f"AlertEmail parameter {params.get('AlertEmail')}"
         check("sls package --stage prod --param scheduleCron=... uses the stage's settings", prod_params)
 
         # control: an unmodified copy of the project packages (so failures below are the definition's)
