@@ -46,7 +46,7 @@ test-browser: ## the published site in Debian's Chromium (puppeteer-core, axe-co
 	@scripts/ensure-chromium.sh
 	@scripts/sls/ensure-node-modules.sh
 	$(CARGO) build --quiet --locked -p offline-runner --bin pipeline
-	PIPELINE_BIN=target/debug/pipeline node --test tests/browser/
+	SCREENSHOT_DIR=docs/screenshots PIPELINE_BIN=target/debug/pipeline node --test tests/browser/
 
 test-cargo-lambda: ## cargo lambda watch + invoke of each step against the dev servers
 	tests/cargo-lambda.sh

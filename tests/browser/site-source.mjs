@@ -2,7 +2,8 @@
 //
 //   SITE_URL=http://…/      a site already served (with the CloudFront headers);
 //                           SITE_DIR may name its folder for the file checks
-//   PIPELINE_BIN=path       run the offline pipeline (`pipeline --serve`) and
+//   PIPELINE_BIN=path       run the offline pipeline twice (a report too large
+//                           to load whole, then the latest with `--serve`) and
 //                           test what it published (make test-browser)
 //   SITE_DIR=dir            serve that folder with serve.mjs
 //   (none)                  generate the fixture site (fixture.mjs) into a
@@ -19,6 +20,19 @@ import { serve } from "./serve.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const PIPELINE_ROWS = 1200;
+
+// A first run whose data limit is below its size publishes a report that is
+// too large to load whole (sorted and filtered per page); the second, served,
+// run is the latest report, loadable whole. Both share the embedded S3 data.
+function earlierPartialReport(bin, work) {
+  const child = spawn(bin, ["--rows", "900", "--work-dir", work, "--quiet"], {
+    cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, SITE_DATA_MAX_BYTES: "1000" },
+  });
+  let err = "";
+  child.stderr.on("data", (c) => { err += c; });
+  return new Promise((ok, fail) => child.on("exit", (code) =>
+    code === 0 ? ok() : fail(new Error(`pipeline (partial report) exited ${code}:\n${err}`))));
+}
 
 function pipeline(bin, work) {
   const child = spawn(bin, ["--rows", String(PIPELINE_ROWS), "--work-dir", work, "--serve", "0", "--quiet"], {
@@ -50,6 +64,7 @@ export async function openSite() {
   }
   if (env.PIPELINE_BIN) {
     const work = mkdtempSync(join(tmpdir(), "site-pipeline-"));
+    await earlierPartialReport(resolve(ROOT, env.PIPELINE_BIN), work);
     const { child, base, dir } = await pipeline(resolve(ROOT, env.PIPELINE_BIN), work);
     return {
       kind: "pipeline", base, dir, work,

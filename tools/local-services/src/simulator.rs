@@ -305,6 +305,10 @@ pub struct SimConfig {
     pub dialect: Dialect,
     /// Faults queued before the first request.
     pub faults: Vec<(Route, Fault)>,
+    /// The number of the first report created (`rpt-000001` for 1). The
+    /// offline runner continues from its last run so that reports of
+    /// successive runs in one work folder keep distinct ids, as a real API's do.
+    pub first_id: u64,
 }
 
 impl Default for SimConfig {
@@ -321,6 +325,7 @@ impl Default for SimConfig {
             token_header: None,
             dialect: Dialect::default(),
             faults: Vec::new(),
+            first_id: 1,
         }
     }
 }
@@ -388,7 +393,7 @@ impl Simulator {
             faults.entry(*route).or_default().push_back(fault.clone());
         }
         let inner = Inner {
-            next_id: 1,
+            next_id: config.first_id.max(1),
             reports: Vec::new(),
             by_key: HashMap::new(),
             faults,

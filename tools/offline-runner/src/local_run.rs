@@ -58,6 +58,19 @@ fn init_failure(function: &str, e: impl std::fmt::Display) -> TaskFailure {
     }
 }
 
+/// The simulator's next report number, kept in the work folder so that each
+/// run publishes a new report (the archive grows run by run, as in production)
+/// instead of overwriting `rpt-000001`.
+const REPORT_COUNTER: &str = "simulator-next-report";
+
+fn next_report_number(work_dir: &Path) -> u64 {
+    std::fs::read_to_string(work_dir.join(REPORT_COUNTER))
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
 /// Adds `F` to `invoker`, built from `env` once, as its Lambda builds itself
 /// at cold start. A build that fails answers every invocation the way Lambda
 /// reports a failed init (`Runtime.ExitError`).
@@ -200,7 +213,9 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
             None
         }
         None => {
-            let sim = Simulator::start(config.sim.clone())
+            let mut sim_config = config.sim.clone();
+            sim_config.first_id = next_report_number(&config.work_dir);
+            let sim = Simulator::start(sim_config)
                 .await
                 .map_err(|e| format!("starting the reporting-API simulator: {e}"))?;
             env.insert("REPORT_API_URL".to_string(), sim.base_url().to_string());
@@ -261,6 +276,12 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
     let execution =
         statemachine::execute(&machine, config.input.clone(), invoker.as_ref(), options).await;
 
+    if let Some(sim) = &simulator {
+        let created = sim.reports().len() as u64;
+        let next = next_report_number(&config.work_dir) + created;
+        // Best effort: a lost counter only means a later run reuses an id.
+        let _ = std::fs::write(config.work_dir.join(REPORT_COUNTER), format!("{next}\n"));
+    }
     let history_file = config.work_dir.join("history.json");
     // GetExecutionHistory's shape, as `aws stepfunctions get-execution-history` prints it.
     let doc = statemachine::history::aws::to_aws(&execution.history, "us-east-1");
