@@ -21,7 +21,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench clean
+.PHONY: help run test test-rust test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench rollback clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -47,6 +47,12 @@ test-browser: ## the published site in Debian's Chromium (puppeteer-core, axe-co
 	@scripts/sls/ensure-node-modules.sh
 	$(CARGO) build --quiet --locked -p offline-runner --bin pipeline
 	SCREENSHOT_DIR=docs/screenshots PIPELINE_BIN=target/debug/pipeline node --test tests/browser/
+
+# STAGE must be said: serverless.mk's default (dev) names a deployed stack.
+rollback: ## point the site back at the previous report (REPORT=id: a named one); STAGE=local is make run's site, else a deployed stage
+	@case "$(origin STAGE)" in command*|environment*) ;; *) echo "make rollback: say which site: STAGE=local (make run's) or STAGE=<deployed stage>" >&2; exit 2;; esac
+	$(CARGO) build --quiet --locked -p offline-runner --bin site-rollback
+	STAGE=$(STAGE) REPORT=$(REPORT) REGION=$(REGION) scripts/rollback.sh
 
 test-cargo-lambda: ## cargo lambda watch + invoke of each step against the dev servers
 	tests/cargo-lambda.sh

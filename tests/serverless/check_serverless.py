@@ -47,7 +47,7 @@ EXPECTED_ENV = {
     "DownloadReport": {"REPORT_API_URL", "REPORT_API_TOKEN_PARAMETER", "REPORT_API_AUTH_HEADER",
                        "DOWNLOAD_ALLOWED_HOSTS", "REPORTS_BUCKET", "REPORTS_PREFIX"},
     "UpdateSite": {"REPORTS_BUCKET", "REPORTS_PREFIX", "SITE_BUCKET", "SITE_PREFIX", "SITE_TITLE",
-                   "SITE_KEEP_REPORTS"},
+                   "SITE_KEEP_REPORTS", "SITE_SCHEDULE_PERIOD_SECONDS"},
 }
 EXPECTED_MEMORY = {"CreateReport": 128, "PollReport": 128, "DownloadReport": 256, "UpdateSite": 256}
 EXPECTED_TIMEOUT = {"CreateReport": 30, "PollReport": 30, "DownloadReport": 900, "UpdateSite": 900}
@@ -466,6 +466,14 @@ def alert_checks(R, by_type, label, period, stale_periods, email=""):
                     "the stale alarm would count the wrong periods")
     check(f"{label}: stale alarm: ExecutionsSucceeded < 1 in {stale_periods} periods of {period} s "
           "(missing = breaching) -> topic", stale_alarm)
+
+    def next_report_on_pages():
+        env = R["UpdateSiteLambdaFunction"]["Properties"]["Environment"]["Variables"]
+        got = str(env.get("SITE_SCHEDULE_PERIOD_SECONDS"))
+        if got != str(period):
+            return f"UpdateSite's SITE_SCHEDULE_PERIOD_SECONDS is {got}, the schedule's period {period}"
+    check(f"{label}: the pages say the next report is expected one period ({period} s) after theirs",
+          next_report_on_pages)
 
 
 def ops_bucket_checks(R):

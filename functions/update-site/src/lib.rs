@@ -50,9 +50,10 @@ pub struct Config {
     /// Reports kept (`SITE_KEEP_REPORTS`; 0, the default, keeps them all):
     /// older ones leave the archive and their objects are deleted.
     pub keep_reports: usize,
-    /// Minutes until the next report (`SITE_NEXT_REPORT_MINUTES`), for the
-    /// pages to say when it is expected; unset says nothing.
-    pub next_report_minutes: Option<i64>,
+    /// The schedule's period in seconds (`SITE_SCHEDULE_PERIOD_SECONDS`; the
+    /// same figure the stale alarm uses), for the pages to say when the next
+    /// report is expected; unset (or 0) says nothing.
+    pub schedule_period_seconds: Option<i64>,
 }
 
 impl Config {
@@ -78,8 +79,9 @@ impl Config {
             data_max_bytes: config::parse_or(env, "SITE_DATA_MAX_BYTES", 20_000_000)?,
             diff_max_bytes: config::parse_or(env, "SITE_DIFF_MAX_BYTES", 20_000_000)?,
             keep_reports: config::parse_or(env, "SITE_KEEP_REPORTS", 0)?,
-            next_report_minutes: match env.get("SITE_NEXT_REPORT_MINUTES") {
-                Some(_) => Some(config::parse_or(env, "SITE_NEXT_REPORT_MINUTES", 0)?),
+            schedule_period_seconds: match env.get("SITE_SCHEDULE_PERIOD_SECONDS") {
+                Some(_) => Some(config::parse_or(env, "SITE_SCHEDULE_PERIOD_SECONDS", 0)?)
+                    .filter(|s| *s > 0),
                 None => None,
             },
         })
@@ -185,6 +187,18 @@ impl Function for UpdateSite {
 
     async fn handle(&self, event: Value) -> Result<PublishedSite, UpdateError> {
         handle(self.store.clone(), &self.config, event, Utc::now()).await
+    }
+}
+
+impl UpdateSite {
+    /// Points the published site back at report `to`, or at the one before
+    /// the report it shows (`make rollback`), with the same settings and
+    /// client UpdateSite publishes with.
+    pub async fn rollback(
+        &self,
+        to: Option<&str>,
+    ) -> Result<site::rollback::RolledBack, UpdateError> {
+        site::rollback::rollback(self.store.as_ref(), &self.config, to).await
     }
 }
 
@@ -328,6 +342,38 @@ mod tests {
             !html.contains("rpt-0") && html.contains("0 added, 2 removed, 0 changed (by k)."),
             "{html}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn given_the_schedule_period_when_published_then_every_page_says_when_the_next_report_is_expected(
+    ) {
+        let store = Arc::new(MemoryStore::default());
+        store.insert("reports", "reports/rpt-1.csv", "a\n1\n");
+        let config = Config::from_lookup(&HashMap::from([
+            ("SITE_BUCKET", "site"),
+            ("SITE_SCHEDULE_PERIOD_SECONDS", "3600"),
+        ]))
+        .unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-12-04T06:02:30Z")
+            .unwrap()
+            .to_utc();
+        handle(store.clone(), &config, event(), now).await.unwrap();
+        for key in ["index.html", "reports/rpt-1/page-1.html"] {
+            let html = String::from_utf8(store.get("site", key).unwrap().data).unwrap();
+            assert!(
+                html.contains("Next report expected by <time datetime=\"2026-12-04T07:02:30Z\">2026-12-04 07:02 UTC</time>."),
+                "{key}: {html}"
+            );
+        }
+        // Unset or 0: the page says nothing of it.
+        let quiet = Config::from_lookup(&HashMap::from([
+            ("SITE_BUCKET", "site"),
+            ("SITE_SCHEDULE_PERIOD_SECONDS", "0"),
+        ]))
+        .unwrap();
+        handle(store.clone(), &quiet, event(), now).await.unwrap();
+        let html = String::from_utf8(store.get("site", "index.html").unwrap().data).unwrap();
+        assert!(!html.contains("Next report"), "{html}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,6 +36,14 @@ pub struct Archive {
     pub generation: u64,
     /// Newest first.
     pub reports: Vec<ArchiveEntry>,
+    /// The site's title when last published (a rollback renders the archive
+    /// page with it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// Reports taken off the site by a rollback, newest first: no longer
+    /// listed or compared with, their objects kept (and the bucket versioned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdrawn: Vec<ArchiveEntry>,
 }
 
 impl Archive {
@@ -56,6 +64,21 @@ impl Archive {
         self.reports
             .iter()
             .find(|e| e.created_at.as_str() < created_at)
+    }
+
+    /// Takes every report newer than `report_id` off the list (into
+    /// `withdrawn`); returns their ids, newest first.
+    pub fn withdraw_newer_than(&mut self, report_id: &str) -> Vec<String> {
+        let Some(at) = self.reports.iter().position(|e| e.report_id == report_id) else {
+            return Vec::new();
+        };
+        let newer: Vec<ArchiveEntry> = self.reports.drain(..at).collect();
+        let ids = newer.iter().map(|e| e.report_id.clone()).collect();
+        let mut withdrawn = newer;
+        withdrawn.append(&mut self.withdrawn);
+        self.withdrawn = withdrawn;
+        self.generation += 1;
+        ids
     }
 
     /// Keeps the newest `keep` reports; returns the ids dropped.

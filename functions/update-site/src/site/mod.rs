@@ -10,6 +10,8 @@
 //! - `pages.rs`: the second pass (pages, data chunks, the gzip download);
 //! - `archive.rs`: `archive.json`, `archive.html`, `feed.xml`;
 //! - `publish.rs`: the order of writes that keeps the site whole;
+//! - `rollback.rs`: the site pointed back at an earlier report;
+//! - `writes.rs`: the bucket as both write it, one conditional-write loop;
 //! - `local.rs`: the same site written into a folder (`make render`).
 
 pub mod archive;
@@ -18,5 +20,7 @@ pub mod layout;
 pub mod local;
 pub mod pages;
 pub(crate) mod publish;
+pub mod rollback;
 pub mod scan;
 pub(crate) mod source;
+mod writes;

@@ -13,8 +13,7 @@ use flate2::write::GzEncoder;
 use serde_json::json;
 use shared::payload::{PublishedSite, StoredReport};
 use shared::pipe::pipe;
-use shared::store::{ObjectReader, ObjectWriter, PutRequest, StoreError, WriteCondition};
-use tokio::io::AsyncReadExt;
+use shared::store::{ObjectReader, ObjectWriter, StoreError, WriteCondition};
 use tokio::task::JoinSet;
 use tokio_util::io::SyncIoBridge;
 
@@ -22,6 +21,7 @@ use super::archive::{self, Archive, ArchiveEntry};
 use super::layout;
 use super::pages::{self, PageOptions, SiteMeta, SiteObject};
 use super::scan::{self, Scan};
+use super::writes::{Site, ATTEMPTS};
 use crate::{panic_message, Config, UpdateError};
 
 /// `index.html`'s metadata names the report it shows, so that a run never
@@ -33,56 +33,6 @@ pub const META_GENERATION: &str = "archive-generation";
 
 /// Pages uploaded at once.
 const UPLOADS_IN_FLIGHT: usize = 8;
-const ATTEMPTS: usize = 8;
-
-struct Site<'a, S> {
-    store: &'a S,
-    config: &'a Config,
-}
-
-impl<S: ObjectReader + ObjectWriter + 'static> Site<'_, S> {
-    fn key(&self, rel: &str) -> String {
-        format!("{}{rel}", self.config.site_prefix)
-    }
-
-    fn request(&self, rel: &str, content_type: &str, immutable: bool) -> PutRequest {
-        PutRequest {
-            bucket: self.config.site_bucket.clone(),
-            key: self.key(rel),
-            content_type: content_type.into(),
-            cache_control: Some(if immutable {
-                self.config.archive_cache_control.clone()
-            } else {
-                self.config.index_cache_control.clone()
-            }),
-            ..Default::default()
-        }
-    }
-
-    async fn put(&self, req: &PutRequest, body: &[u8]) -> Result<(), StoreError> {
-        let mut body = body;
-        self.store.put_stream(req, &mut body).await.map(|_| ())
-    }
-
-    /// A small object's bytes and ETag; `None` when it does not exist.
-    async fn read(&self, rel: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
-        let bucket = &self.config.site_bucket;
-        let key = self.key(rel);
-        let Some(info) = self.store.head(bucket, &key).await? else {
-            return Ok(None);
-        };
-        let mut body = self.store.open(bucket, &key).await?;
-        let mut bytes = Vec::with_capacity(info.size as usize);
-        body.read_to_end(&mut bytes)
-            .await
-            .map_err(|source| StoreError::Body {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                source,
-            })?;
-        Ok(Some((bytes, info.etag)))
-    }
-}
 
 /// Publishes the report `input` as the site's pages.
 pub(crate) async fn publish<S>(
@@ -115,8 +65,9 @@ where
         title: config.title.clone(),
         report_id: report_id.to_string(),
         generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        next_expected: config.next_report_minutes.map(|m| {
-            (now + chrono::Duration::minutes(m)).to_rfc3339_opts(SecondsFormat::Secs, true)
+        // A scheduled run publishes about one period after this one.
+        next_expected: config.schedule_period_seconds.map(|s| {
+            (now + chrono::Duration::seconds(s)).to_rfc3339_opts(SecondsFormat::Secs, true)
         }),
     };
     let opts = PageOptions {
@@ -172,10 +123,7 @@ where
     )
     .await?;
     let index_updated = publish_index(&site, &created_at, report_id, &rendered.index).await?;
-    let feed_id = format!(
-        "urn:report-pipeline:{}:{}",
-        config.site_bucket, config.site_prefix
-    );
+    let feed_id = feed_id(config);
     let html = archive::archive_html(&archive, &config.title)
         .map_err(|e| UpdateError::Input(format!("rendering the archive: {e}")))?;
     let feed = archive::feed_xml(&archive, &config.title, &feed_id)
@@ -340,6 +288,7 @@ where
             compared_with: changes.and(before.map(|b| b.report_id)),
         });
         let dropped = archive.retain_newest(site.config.keep_reports);
+        archive.title = site.config.title.clone();
         let mut req = site.request(layout::ARCHIVE_JSON, layout::JSON, false);
         req.condition = condition;
         let body = serde_json::to_vec_pretty(&archive).expect("the archive serializes");
@@ -352,8 +301,16 @@ where
     Err(UpdateError::Superseded { attempts: ATTEMPTS })
 }
 
+/// The feed's stable id: the site's bucket and prefix.
+pub(super) fn feed_id(config: &Config) -> String {
+    format!(
+        "urn:report-pipeline:{}:{}",
+        config.site_bucket, config.site_prefix
+    )
+}
+
 /// Writes `body` over `index.html` unless the page there comes from a newer
-/// report, conditional on the ETag just read. Returns whether it changed.
+/// report. Returns whether it changed.
 async fn publish_index<S>(
     site: &Site<'_, S>,
     created_at: &str,
@@ -363,43 +320,34 @@ async fn publish_index<S>(
 where
     S: ObjectReader + ObjectWriter + 'static,
 {
-    let key = site.key(layout::INDEX);
-    for _ in 0..ATTEMPTS {
-        let current = site.store.head(&site.config.site_bucket, &key).await?;
-        let condition = match &current {
-            None => WriteCondition::IfAbsent,
-            Some(info) => {
-                let theirs = info
-                    .metadata
-                    .get(META_CREATED_AT)
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-                let ours = DateTime::parse_from_rfc3339(created_at).ok();
-                if theirs.is_some() && theirs > ours {
-                    return Ok(false);
-                }
-                info.etag
-                    .clone()
-                    .map_or(WriteCondition::Always, WriteCondition::IfMatch)
-            }
-        };
-        let mut req = site.request(layout::INDEX, layout::HTML, false);
-        req.condition = condition;
-        req.metadata = vec![
-            (META_CREATED_AT.to_string(), created_at.to_string()),
-            (META_REPORT_ID.to_string(), report_id.to_string()),
-        ];
-        match site.put(&req, body.as_bytes()).await {
-            Ok(()) => return Ok(true),
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(UpdateError::Superseded { attempts: ATTEMPTS })
+    let ours = DateTime::parse_from_rfc3339(created_at).ok();
+    site.write_unless(
+        layout::INDEX,
+        layout::HTML,
+        body.as_bytes(),
+        index_metadata(created_at, report_id),
+        |theirs| {
+            let theirs = theirs
+                .metadata
+                .get(META_CREATED_AT)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            theirs.is_some() && theirs > ours
+        },
+    )
+    .await
+}
+
+/// `index.html`'s metadata: the report it shows.
+pub(super) fn index_metadata(created_at: &str, report_id: &str) -> Vec<(String, String)> {
+    vec![
+        (META_CREATED_AT.to_string(), created_at.to_string()),
+        (META_REPORT_ID.to_string(), report_id.to_string()),
+    ]
 }
 
 /// Writes a page made from the archive unless the one there was made from
-/// a newer generation of it.
-async fn publish_derived<S>(
+/// a newer generation of it (or this one).
+pub(super) async fn publish_derived<S>(
     site: &Site<'_, S>,
     rel: &str,
     content_type: &str,
@@ -409,33 +357,20 @@ async fn publish_derived<S>(
 where
     S: ObjectReader + ObjectWriter + 'static,
 {
-    let key = site.key(rel);
-    for _ in 0..ATTEMPTS {
-        let current = site.store.head(&site.config.site_bucket, &key).await?;
-        let condition = match &current {
-            None => WriteCondition::IfAbsent,
-            Some(info) => {
-                let theirs = info
-                    .metadata
-                    .get(META_GENERATION)
-                    .and_then(|g| g.parse::<u64>().ok())
-                    .unwrap_or(0);
-                if theirs >= generation {
-                    return Ok(());
-                }
-                info.etag
-                    .clone()
-                    .map_or(WriteCondition::Always, WriteCondition::IfMatch)
-            }
-        };
-        let mut req = site.request(rel, content_type, false);
-        req.condition = condition;
-        req.metadata = vec![(META_GENERATION.to_string(), generation.to_string())];
-        match site.put(&req, body.as_bytes()).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(UpdateError::Superseded { attempts: ATTEMPTS })
+    site.write_unless(
+        rel,
+        content_type,
+        body.as_bytes(),
+        vec![(META_GENERATION.to_string(), generation.to_string())],
+        |theirs| {
+            theirs
+                .metadata
+                .get(META_GENERATION)
+                .and_then(|g| g.parse::<u64>().ok())
+                .unwrap_or(0)
+                >= generation
+        },
+    )
+    .await
+    .map(|_| ())
 }
