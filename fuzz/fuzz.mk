@@ -5,10 +5,10 @@
 #   make fuzz                    each target for FUZZ_SECONDS (default 60 s)
 #   make fuzz FUZZ_SECONDS=600   longer
 #   make fuzz-ci                 each target for 15 s: the short pass for CI
-#   make fuzz-render_csv         one target (render_csv, payload, api_dialect)
+#   make fuzz-render_csv         one target (render_csv, payload, api_dialect, asl_execute)
 
 CARGO_FUZZ_VERSION := 0.13.2
-FUZZ_TARGETS := render_csv payload api_dialect
+FUZZ_TARGETS := render_csv payload api_dialect asl_execute
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 15
 # cargo-fuzz is installed into .local/bin, like the project's other tools.

@@ -15,6 +15,8 @@ seconds=$1; shift
 : "${FUZZ_TARGET_DIR:=$PWD/fuzz/target}"
 : "${FUZZ_MAX_LEN:=4096}"
 : "${FUZZ_ARGS:=}"
+# asl_execute also starts from the recorded ASL executions, read in place.
+: "${ASL_CONFORMANCE_DIR:=$PWD/../shared/asl-conformance/cases}"
 # Fake stacks for use-after-return cost a third of the renderer's speed and
 # guard against nothing safe Rust can do.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0}"
@@ -41,8 +43,19 @@ for target in "$@"; do
   touch "$stamp"
   echo "== fuzz: $target for ${seconds} s (log: $log)"
   # shellcheck disable=SC2086 # FUZZ_ARGS is a list of libFuzzer flags
-  fuzz run --target-dir "$FUZZ_TARGET_DIR" "$target" "$work" "fuzz/corpus/$target" -- \
-    -max_total_time="$seconds" -max_len="$FUZZ_MAX_LEN" -timeout=10 \
+  seeds=("fuzz/corpus/$target")
+  max_len=$FUZZ_MAX_LEN
+  if [ "$target" = asl_execute ]; then
+    # Definitions with their inputs are larger than CSV rows or payloads.
+    max_len=$((FUZZ_MAX_LEN > 16384 ? FUZZ_MAX_LEN : 16384))
+    if [ -d "$ASL_CONFORMANCE_DIR" ]; then
+      seeds+=("$ASL_CONFORMANCE_DIR")
+    else
+      echo "   (no $ASL_CONFORMANCE_DIR: seeds from fuzz/corpus/$target only)"
+    fi
+  fi
+  fuzz run --target-dir "$FUZZ_TARGET_DIR" "$target" "$work" "${seeds[@]}" -- \
+    -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=1024 \
     -artifact_prefix="$artifacts" -print_final_stats=1 $FUZZ_ARGS >"$log" 2>&1
   status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

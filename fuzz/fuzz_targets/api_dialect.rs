@@ -72,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
             } else if d.failed.iter().any(|w| w == word) {
                 ReportStatus::Failed
             } else {
-                assert!(d.in_progress.iter().any(|w| w == word), "unknown word {word:?} accepted");
+                assert!(
+                    d.in_progress.iter().any(|w| w == word),
+                    "unknown word {word:?} accepted"
+                );
                 ReportStatus::InProgress
             };
             assert_eq!(reply.status, expected, "status for {word:?}");
@@ -84,7 +87,10 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
             if reply.status == ReportStatus::Completed {
-                assert!(reply.download_url.is_some(), "COMPLETED without a download URL");
+                assert!(
+                    reply.download_url.is_some(),
+                    "COMPLETED without a download URL"
+                );
             }
         }
         Err(message) => assert!(!message.is_empty()),

@@ -76,7 +76,9 @@ fuzz_target!(|data: &[u8]| {
         Some(marker) => {
             let value: Value = serde_json::from_slice(&marker).expect("the marker is JSON");
             assert!(
-                value.get(MALFORMED_PAYLOAD_KEY).is_some_and(Value::is_string),
+                value
+                    .get(MALFORMED_PAYLOAD_KEY)
+                    .is_some_and(Value::is_string),
                 "marker shape: {value}"
             );
             for message in [

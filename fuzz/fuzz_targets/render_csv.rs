@@ -100,13 +100,21 @@ fn render(mut input: impl Read, limits: &Limits) -> Outcome {
         chunk_rows: 5,
         data: true,
     };
-    let result = pages::render(&data[..], Vec::new(), &scanned, &meta(), opts, limits, &mut emit)
-        .map(|(_, gz)| Stats {
-            rows: scanned.rows,
-            columns: scanned.header.len(),
-            bytes_in: scanned.bytes,
-            gz,
-        });
+    let result = pages::render(
+        &data[..],
+        Vec::new(),
+        &scanned,
+        &meta(),
+        opts,
+        limits,
+        &mut emit,
+    )
+    .map(|(_, gz)| Stats {
+        rows: scanned.rows,
+        columns: scanned.header.len(),
+        bytes_in: scanned.bytes,
+        gz,
+    });
     (result, out)
 }
 
@@ -135,7 +143,11 @@ fuzz_target!(|data: &[u8]| {
     let strict = render(data, &tight());
     check(data, &strict, &tight());
     if strict.0.is_ok() {
-        same(&strict, &whole, "tight limits rendered, loose ones must render the same");
+        same(
+            &strict,
+            &whole,
+            "tight limits rendered, loose ones must render the same",
+        );
     }
 });
 
@@ -153,7 +165,11 @@ fn check(data: &[u8], (result, out): &Outcome, limits: &Limits) {
         Ok(stats) => stats,
     };
     let html = std::str::from_utf8(out).expect("the pages are not UTF-8");
-    assert_eq!(stats.bytes_in, data.len() as u64, "bytes_in: the whole input is read");
+    assert_eq!(
+        stats.bytes_in,
+        data.len() as u64,
+        "bytes_in: the whole input is read"
+    );
     assert_eq!(stats.gz, data, "the download copy is the input");
     assert!(stats.rows <= limits.max_rows && stats.columns <= limits.max_columns);
     let mut head: Vec<Vec<String>> = Vec::new();
@@ -166,8 +182,20 @@ fn check(data: &[u8], (result, out): &Outcome, limits: &Limits) {
         let table = between(page, "<table ", "</table>");
         let thead = between(table, "<thead>", "</thead>");
         let tbody = between(table, "<tbody>", "</tbody>");
-        only_tags(thead, &["<tr>", "</tr>", "<th scope=\"col\" data-type=\"", "</th>"]);
-        only_tags(tbody, &["<tr>", "</tr>", "<td>", "<td class=\"num\" data-v=\"", "</td>"]);
+        only_tags(
+            thead,
+            &["<tr>", "</tr>", "<th scope=\"col\" data-type=\"", "</th>"],
+        );
+        only_tags(
+            tbody,
+            &[
+                "<tr>",
+                "</tr>",
+                "<td>",
+                "<td class=\"num\" data-v=\"",
+                "</td>",
+            ],
+        );
         let h = cells(thead, "<th scope=\"col\"", "</th>");
         assert_eq!(h.len(), 1, "one header row a page");
         if head.is_empty() {

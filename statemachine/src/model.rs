@@ -328,7 +328,17 @@ impl StateMachine {
     pub fn from_str(text: &str) -> Result<StateMachine, ParseError> {
         let trimmed = text.trim_start();
         let value: Value = if trimmed.starts_with('{') {
-            serde_json::from_str(text)?
+            serde_json::from_str(text).map_err(|e| {
+                // serde_json stops at 128 levels, which bounds how deep Parallel
+                // and Map can nest (and the executor's recursion with it).
+                if e.to_string().starts_with("recursion limit exceeded") {
+                    ParseError::Shape(format!(
+                        "the definition nests objects and arrays more than 128 levels deep ({e})"
+                    ))
+                } else {
+                    ParseError::Json(e)
+                }
+            })?
         } else {
             yaml_to_json(serde_norway::from_str(text)?)
         };

@@ -81,6 +81,20 @@ impl Failure {
         }
     }
 
+    /// The history reached its quota (25,000 events on AWS) with the
+    /// execution still running. AWS documents that the execution fails with
+    /// `ExecutionFailed` as the last event, not the error name it records;
+    /// `States.Runtime` is its name for a failure of the execution itself.
+    pub(crate) fn history_limit(max_events: usize) -> Self {
+        Failure {
+            error: "States.Runtime".into(),
+            cause: Some(format!(
+                "The execution reached the maximum execution history size of {max_events} events."
+            )),
+            kind: FailureKind::Fatal,
+        }
+    }
+
     /// A Task's `TimeoutSeconds` elapsed before its function answered.
     pub(crate) fn task_timeout() -> Self {
         Self::catchable("States.Timeout", None)

@@ -96,7 +96,14 @@ pub struct RunOptions {
     pub state_machine_name: String,
     /// Apply a Task's `TimeoutSeconds` as a real deadline on the invoker call.
     pub enforce_task_timeouts: bool,
+    /// The history's quota ([`MAX_HISTORY_EVENTS`] as on AWS): the event that
+    /// would pass it ends the execution with `ExecutionFailed` unless it is
+    /// `ExecutionSucceeded`.
+    pub max_history_events: usize,
 }
+
+/// AWS's hard quota of events in a Standard execution's history.
+pub const MAX_HISTORY_EVENTS: usize = 25_000;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -106,6 +113,7 @@ impl Default for RunOptions {
             execution_name: None,
             state_machine_name: "StateMachine".to_string(),
             enforce_task_timeouts: true,
+            max_history_events: MAX_HISTORY_EVENTS,
         }
     }
 }
@@ -117,6 +125,7 @@ impl std::fmt::Debug for RunOptions {
             .field("observer", &self.observer.is_some())
             .field("execution_name", &self.execution_name)
             .field("state_machine_name", &self.state_machine_name)
+            .field("max_history_events", &self.max_history_events)
             .finish()
     }
 }
@@ -176,6 +185,11 @@ pub async fn execute(
         }
     };
 
+    // An event was left out at the quota: the execution failed, whatever its states did.
+    let result = match result {
+        Ok(_) if runner.history_full() => Err(Failure::history_limit(options.max_history_events)),
+        r => r,
+    };
     let (status, output, error, cause) = match result {
         Ok(out) => {
             let mut ev = HistoryEvent::new("ExecutionSucceeded");
@@ -217,6 +231,7 @@ impl Runner<'_> {
         raw: Payload,
         scope: &mut Scope,
     ) -> Result<Transition<'m>, Failure> {
+        self.check_history()?;
         let (entered_type, exited_type) = state_event_types(&state.kind);
         let mut ev = self.state_event(entered_type, &state.name);
         ev.input = Some(raw.clone());

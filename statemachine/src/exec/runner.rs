@@ -52,6 +52,8 @@ impl Scope {
 #[derive(Default)]
 pub(super) struct Recorder {
     pub(super) events: Vec<HistoryEvent>,
+    /// An event was left out: the history reached its quota.
+    full: bool,
     timestamps: TimestampCache,
 }
 
@@ -113,6 +115,17 @@ impl Runner<'_> {
             return (0, self.clock.elapsed());
         }
         let mut r = self.recorder.lock().expect("history");
+        // The last place is kept for the event that ends the execution.
+        let terminal = matches!(
+            ev.event_type,
+            "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut"
+        );
+        if r.full || (!terminal && r.events.len() + 1 >= self.opts.max_history_events) {
+            r.full = true;
+            if !terminal || r.events.len() >= self.opts.max_history_events {
+                return (0, self.clock.elapsed());
+            }
+        }
         ev.id = r.events.len() as u64 + 1;
         ev.previous_event_id = r.events.len() as u64;
         let elapsed = self.clock.elapsed();
@@ -124,6 +137,19 @@ impl Runner<'_> {
         }
         r.events.push(ev);
         (id, elapsed)
+    }
+
+    pub(super) fn history_full(&self) -> bool {
+        self.recorder.lock().expect("history").full
+    }
+
+    /// Fails once the history has reached its quota, so that every branch
+    /// stops at its next state.
+    pub(super) fn check_history(&self) -> Result<(), Failure> {
+        if self.history_full() {
+            return Err(Failure::history_limit(self.opts.max_history_events));
+        }
+        Ok(())
     }
 
     /// `JsonPath::parse(text)`, parsed once per execution.
@@ -161,6 +187,7 @@ impl Runner<'_> {
     /// concurrent Map iterations or Parallel branches overlap rather than add
     /// up: each yields first, letting the others begin theirs.
     pub(super) async fn wait(&self, secs: f64) -> Result<(), Failure> {
+        self.check_history()?;
         let secs = secs.max(0.0);
         let began = self.clock.elapsed();
         let mut todo = secs;

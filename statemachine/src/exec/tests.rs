@@ -275,3 +275,95 @@ fn given_error_equals_lists_when_matching_then_aws_wildcard_rules_apply() {
     ));
     assert!(!error_matches(&[json!("A")], "B"));
 }
+
+/// `n` Pass states in a row.
+fn pass_chain(n: usize) -> StateMachine {
+    let mut states = serde_json::Map::new();
+    for i in 0..n {
+        let mut s = json!({"Type": "Pass"});
+        if i + 1 < n {
+            s["Next"] = json!(format!("P{}", i + 1));
+        } else {
+            s["End"] = json!(true);
+        }
+        states.insert(format!("P{i}"), s);
+    }
+    machine(json!({"StartAt": "P0", "States": states}))
+}
+
+#[tokio::test]
+async fn given_a_history_quota_when_the_last_event_is_execution_succeeded_then_the_run_succeeds_and_one_more_state_fails_it(
+) {
+    // 4 Pass states: started + 8 + succeeded = 10 events.
+    let quota = RunOptions {
+        max_history_events: 10,
+        ..fast()
+    };
+    let e = execute(&pass_chain(4), json!({}), &MockInvoker::new(), quota).await;
+    assert_eq!(e.status, ExecutionStatus::Succeeded);
+    assert_eq!(e.history.len(), 10);
+    let quota = RunOptions {
+        max_history_events: 10,
+        ..fast()
+    };
+    let e = execute(&pass_chain(5), json!({}), &MockInvoker::new(), quota).await;
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert_eq!(e.history.len(), 10);
+    assert_eq!(e.history.last().unwrap().event_type, "ExecutionFailed");
+    assert_eq!(e.history.last().unwrap().id, 10);
+    assert_eq!(e.error.as_deref(), Some("States.Runtime"));
+}
+
+#[tokio::test]
+async fn given_an_endless_loop_inside_a_caught_parallel_when_run_then_it_fails_at_25000_events_and_no_catch_hides_it(
+) {
+    let m = machine(json!({"StartAt": "Par", "States": {
+        "Par": {"Type": "Parallel", "Branches": [{"StartAt": "Loop", "States": {
+            "Loop": {"Type": "Pass", "Next": "Loop"}}}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Succeed"}}}));
+    let e = execute(&m, json!({}), &MockInvoker::new(), fast()).await;
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert_eq!(e.history.len(), MAX_HISTORY_EVENTS);
+    let last = e.history.last().unwrap();
+    assert_eq!((last.event_type, last.id), ("ExecutionFailed", 25_000));
+    assert_eq!(
+        last.cause.as_deref(),
+        Some("The execution reached the maximum execution history size of 25000 events.")
+    );
+    assert!(!e
+        .history
+        .iter()
+        .any(|h| h.state_name.as_deref() == Some("Caught")));
+}
+
+/// `levels` Parallel states, each the only state of the branch around it.
+fn nested_parallel(levels: usize) -> String {
+    let mut def = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#.to_string();
+    for _ in 0..levels {
+        def = format!(
+            r#"{{"StartAt":"X","States":{{"X":{{"Type":"Parallel","Branches":[{def}],"End":true}}}}}}"#
+        );
+    }
+    def
+}
+
+#[tokio::test]
+async fn given_parallel_nested_deeply_when_parsed_and_run_then_it_runs_or_is_refused_with_a_named_reason(
+) {
+    // Within serde_json's 128 levels: runs, one array per level.
+    let m = StateMachine::from_str(&nested_parallel(20)).unwrap();
+    let e = execute(&m, json!(1), &MockInvoker::new(), fast()).await;
+    assert_eq!(e.status, ExecutionStatus::Succeeded);
+    let mut out = e.output.unwrap();
+    for _ in 0..20 {
+        out = out[0].take();
+    }
+    assert_eq!(out, json!(1));
+    // Far beyond: refused at parse time, saying why, with no stack overflow.
+    let err = StateMachine::from_str(&nested_parallel(5_000)).unwrap_err();
+    assert!(
+        err.to_string().starts_with("invalid state machine: the definition nests objects and arrays more than 128 levels deep"),
+        "{err}"
+    );
+}
