@@ -25,6 +25,7 @@ pub mod mermaid;
 pub mod model;
 pub mod path;
 pub mod validate;
+pub mod view;
 
 pub use exec::{execute, Execution, ExecutionStatus, RunOptions, MAX_PAYLOAD_BYTES};
 pub use history::{history_to_text, HistoryEvent, Observer};

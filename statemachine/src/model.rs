@@ -348,6 +348,10 @@ impl StateMachine {
     /// Build from an already parsed definition.
     pub fn from_value(value: Value) -> Result<StateMachine, ParseError> {
         let value = match value.get("definition") {
+            // `aws stepfunctions describe-state-machine` gives it as JSON text.
+            Some(Value::String(text)) if value.get("States").is_none() => {
+                return Self::from_str(text)
+            }
             Some(d) if value.get("States").is_none() => d.clone(),
             _ => value,
         };

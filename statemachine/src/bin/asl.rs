@@ -4,6 +4,7 @@
 //! asl validate FILE
 //! asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
 //! asl mermaid FILE
+//! asl view --definition FILE --history HISTORY.json [-o RUN.html] [--title TEXT]
 //! asl conformance DIR [--verbose] [--histories]
 //! asl jsonata-suite DIR [--verbose]
 //! ```
@@ -24,6 +25,12 @@ const USAGE: &str = "usage:
   asl validate FILE
   asl run FILE [--input JSON] [--mocks FILE] [--lambda-endpoint URL] [--wait-scale N] [--history OUT.json]
   asl mermaid FILE
+  asl view --definition FILE --history HISTORY.json [-o RUN.html] [--title TEXT]
+      the run as the console shows it: graph, states, table, events, timeline;
+      the history ours (asl run --history, make run) or AWS's
+      (aws stepfunctions get-execution-history --output json); the definition
+      a file or describe-state-machine's output. With -o, asl-view.css and
+      asl-view.js are written beside the page (it links them)
   asl conformance DIR [--verbose] [--histories]
   asl jsonata-suite DIR [--verbose] [--min-passed N]   the official JSONata test suite against our engine";
 
@@ -239,6 +246,58 @@ async fn cmd_conformance(args: &[String]) -> Result<ExitCode, String> {
     )
 }
 
+fn cmd_view(args: &[String]) -> Result<ExitCode, String> {
+    let (mut def, mut history, mut out, mut title) = (None, None, None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value\n\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--definition" => def = Some(value()?),
+            "--history" => history = Some(value()?),
+            "-o" | "--output" => out = Some(value()?),
+            "--title" => title = Some(value()?),
+            other => return Err(format!("asl view: unknown option {other}\n\n{USAGE}")),
+        }
+    }
+    let (Some(def), Some(history)) = (def, history) else {
+        return Err(format!(
+            "asl view needs --definition and --history\n\n{USAGE}"
+        ));
+    };
+    let machine = load(&def)?;
+    let text = std::fs::read_to_string(&history).map_err(|e| format!("{history}: {e}"))?;
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{history}: not JSON: {e}"))?;
+    let events =
+        statemachine::history::aws::from_aws(&doc).map_err(|e| format!("{history}: {e}"))?;
+    let title = title.unwrap_or_else(|| {
+        let stem = Path::new(&def)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("run");
+        stem.trim_end_matches(".asl").to_string()
+    });
+    match out {
+        Some(path) => {
+            statemachine::view::write(Path::new(&path), &machine.definition, &events, &title)
+                .map_err(|e| format!("{path}: {e}"))?;
+            eprintln!("run view: {path} (with asl-view.css and asl-view.js beside it)");
+        }
+        None => {
+            print!(
+                "{}",
+                statemachine::view::render(&machine.definition, &events, &title)
+            );
+            eprintln!("asl view: the page links asl-view.css and asl-view.js; write it with -o FILE to get them beside it");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_mermaid(args: &[String]) -> Result<ExitCode, String> {
     let m = load(args.first().ok_or(USAGE)?)?;
     print!("{}", statemachine::to_mermaid(&m));
@@ -254,6 +313,7 @@ async fn main() -> ExitCode {
         Some("run") => cmd_run(rest).await,
         Some("conformance") => cmd_conformance(rest).await,
         Some("mermaid") => cmd_mermaid(rest),
+        Some("view") => cmd_view(rest),
         Some("jsonata-suite") => cmd_jsonata_suite(rest),
         _ => Err(USAGE.to_string()),
     };

@@ -177,6 +177,8 @@ pub struct RunReport {
     /// Where the published page is on disk, when the embedded S3 served it.
     pub page: Option<PathBuf>,
     pub history_file: PathBuf,
+    /// The run viewer's page of this execution (`asl view`), beside the history.
+    pub view_file: PathBuf,
     /// The servers, still running, so a caller can inspect or serve them.
     pub simulator: Option<Simulator>,
     pub s3: Option<LocalS3>,
@@ -288,6 +290,17 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
     let history = serde_json::to_vec_pretty(&doc).expect("history serializes");
     std::fs::write(&history_file, history)
         .map_err(|e| format!("{}: {e}", history_file.display()))?;
+    let view_file = config.work_dir.join("view").join("index.html");
+    std::fs::create_dir_all(config.work_dir.join("view"))
+        .and_then(|()| {
+            statemachine::view::write(
+                &view_file,
+                &machine.definition,
+                &execution.history,
+                "report-pipeline",
+            )
+        })
+        .map_err(|e| format!("{}: {e}", view_file.display()))?;
     let page = s3
         .as_ref()
         .map(|s3| s3.object_path(&config.site_bucket, "index.html"))
@@ -296,6 +309,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
         execution,
         page,
         history_file,
+        view_file,
         simulator,
         s3,
         env,

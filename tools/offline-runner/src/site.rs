@@ -70,11 +70,27 @@ async fn file(dir: PathBuf, rel: &str) -> Response {
     }
 }
 
-/// Serves `dir` on 127.0.0.1:`port` until Ctrl-C.
-pub async fn serve(dir: PathBuf, port: u16) -> std::io::Result<()> {
+/// Where the run viewer's page is served beside the site.
+pub const VIEW_PATH: &str = "/_run/";
+
+/// Serves `dir` on 127.0.0.1:`port` until Ctrl-C, and the run's view (the
+/// folder `asl view` wrote) under [`VIEW_PATH`].
+pub async fn serve(dir: PathBuf, view: Option<PathBuf>, port: u16) -> std::io::Result<()> {
     let index_dir = dir.clone();
-    let app = Router::new()
-        .route("/", get(move || file(index_dir.clone(), "index.html")))
+    let mut app = Router::new().route("/", get(move || file(index_dir.clone(), "index.html")));
+    if let Some(view) = view {
+        let (v1, v2) = (view.clone(), view);
+        app = app
+            .route("/_run/", get(move || file(v1.clone(), "index.html")))
+            .route(
+                "/_run/{*path}",
+                get(move |UrlPath(path): UrlPath<String>| {
+                    let dir = v2.clone();
+                    async move { file(dir, &path).await }
+                }),
+            );
+    }
+    let app = app
         .route(
             "/{*path}",
             get(
@@ -85,10 +101,8 @@ pub async fn serve(dir: PathBuf, port: u16) -> std::io::Result<()> {
         )
         .with_state(dir);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    eprintln!(
-        "serving the site at http://{}/ (Ctrl-C to stop)",
-        listener.local_addr()?
-    );
+    let addr = listener.local_addr()?;
+    eprintln!("serving the site at http://{addr}/ and the run at http://{addr}{VIEW_PATH} (Ctrl-C to stop)");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -5,6 +5,7 @@
 //! executor and the four handlers in-process, prints progress state by
 //! state, and ends with where the published page is.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use local_services::simulator::Outcome;
@@ -127,6 +128,7 @@ async fn main() -> ExitCode {
         .unwrap()
     );
     eprintln!("history: {}", report.history_file.display());
+    eprintln!("run view: {}", report.view_file.display());
     if !local_run::succeeded(exec) {
         eprintln!(
             "FAILED: {}: {}",
@@ -144,7 +146,8 @@ async fn main() -> ExitCode {
             .parent()
             .expect("index.html has a folder")
             .to_path_buf();
-        match offline_runner::site::serve(dir, port).await {
+        let view = report.view_file.parent().map(Path::to_path_buf);
+        match offline_runner::site::serve(dir, view, port).await {
             Ok(()) => {}
             Err(e) => {
                 eprintln!("pipeline: serving the site: {e}");
