@@ -25,7 +25,7 @@ use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
 use shared::function::{Function, InitError};
 use shared::payload::{self, PublishedSite, StoredReport};
-use shared::store::{ObjectReader, ObjectWriter, S3Settings, S3Store, StoreError};
+use shared::store::{ObjectReader, ObjectWriter, S3Settings, S3Store, StoreError, MIN_PART_SIZE};
 
 pub use render::{Limits, RenderError};
 
@@ -181,7 +181,10 @@ impl Function for UpdateSite {
 
     async fn build(env: &(dyn Lookup + Sync)) -> Result<Self, InitError> {
         let config = Config::from_lookup(env)?;
-        let store = Arc::new(S3Store::new(S3Settings::from_lookup(env)?.client().await));
+        // The gzip download's parts are in memory beside the pages being
+        // uploaded: S3's smallest parts keep a 1 GB report within 64 MiB.
+        let client = S3Settings::from_lookup(env)?.client().await;
+        let store = Arc::new(S3Store::new(client).with_part_size(MIN_PART_SIZE));
         Ok(UpdateSite { config, store })
     }
 

@@ -24,6 +24,8 @@ use crate::errors::ErrorName;
 /// 10,000 parts (S3's limit) of it hold 78 GiB, well above
 /// `MAX_REPORT_BYTES`'s 5 GiB default.
 pub(crate) const PART_SIZE: usize = 8 * 1024 * 1024;
+/// S3's smallest part (all but the last).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 
 pub(crate) type ObjectBody = Pin<Box<dyn AsyncRead + Send>>;
 

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::{
     ObjectBody, ObjectInfo, ObjectReader, ObjectWriter, PutRequest, PutResult, StoreError,
-    PART_SIZE,
+    MIN_PART_SIZE, PART_SIZE,
 };
 use crate::config::{self, ConfigError, Lookup};
 
@@ -102,6 +102,13 @@ impl S3Store {
             client,
             part_size: PART_SIZE,
         }
+    }
+
+    /// Multipart parts of `bytes` (at least S3's minimum, 5 MiB) instead of
+    /// [`PART_SIZE`]: for a writer whose memory also holds other uploads.
+    pub fn with_part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes.max(MIN_PART_SIZE);
+        self
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {

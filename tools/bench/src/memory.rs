@@ -164,8 +164,9 @@ pub fn run(options: &Options) -> Result<(), String> {
          (tokio multi-thread runtime, aws-sdk-s3 client, reqwest), so it includes the runtime \
          and clients (\"after init\"). The simulator and the embedded S3 server (s3s-fs, on a \
          temp dir) run in the parent and are not counted. DownloadReport: simulator → \
-         S3 multipart put (8 MiB parts); UpdateSite: S3 get → render → S3 multipart put → copy \
-         to index.html.",
+         S3 multipart put (8 MiB parts); UpdateSite: two S3 gets of the CSV (scan, then \
+         render), pages uploaded 4 at a time, the gzip download as a multipart put (5 MiB \
+         parts), then archive.json, index.html, archive.html, feed.xml.",
     );
     table.print();
     Ok(())

@@ -31,8 +31,9 @@ pub const META_REPORT_ID: &str = "report-id";
 /// `archive.html` and `feed.xml` carry the archive generation they show.
 pub const META_GENERATION: &str = "archive-generation";
 
-/// Pages uploaded at once.
-const UPLOADS_IN_FLIGHT: usize = 8;
+/// Pages uploaded at once (and as many rendered ahead): enough to keep S3
+/// busy, few enough that a 1 GB report stays within 64 MiB.
+const UPLOADS_IN_FLIGHT: usize = 4;
 
 /// Publishes the report `input` as the site's pages.
 pub(crate) async fn publish<S>(
