@@ -77,6 +77,11 @@ impl RenderError {
 pub(crate) struct Cell<'a>(pub &'a str);
 
 impl Cell<'_> {
+    /// The escaped text appended to `out`.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        let _ = self.write_to(out);
+    }
+
     fn write_to(&self, dest: &mut (impl std::fmt::Write + ?Sized)) -> std::fmt::Result {
         let text = self.0;
         let bytes = text.as_bytes();

@@ -17,7 +17,8 @@ use crate::{human_size, mb, met, Options, Table};
 use local_services::csvgen::CsvSpec;
 
 /// Target: the renderer runs at least at half the parse-only speed.
-pub(crate) const TARGET_RATIO: f64 = 0.5;
+/// The renderer against the fastest parse of the same bytes (issue: ≥ 0.6).
+pub(crate) const TARGET_RATIO: f64 = 0.6;
 
 /// A writer that only counts: the page goes nowhere.
 #[derive(Default)]
@@ -65,8 +66,31 @@ pub(crate) fn generate_only(spec: &CsvSpec) -> io::Result<Pass> {
     })
 }
 
-/// The csv crate alone: `read_record` into one reused `StringRecord`
-/// (UTF-8 checked, like the renderer's records).
+/// The floor: the csv crate's fastest reader, `read_byte_record` into one
+/// reused `ByteRecord`, counting field lengths (no UTF-8 check; the
+/// renderer must check and escape every byte on top of it).
+pub(crate) fn floor(spec: &CsvSpec) -> Result<Pass, String> {
+    let started = Instant::now();
+    let mut reader = csv::Reader::from_reader(spec.reader());
+    let mut record = csv::ByteRecord::new();
+    let (mut rows, mut len) = (0u64, 0usize);
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| format!("parse: {e}"))?
+    {
+        rows += 1;
+        len += record.iter().map(<[u8]>::len).sum::<usize>();
+    }
+    std::hint::black_box(len);
+    Ok(Pass {
+        seconds: started.elapsed().as_secs_f64(),
+        rows,
+        bytes_out: 0,
+    })
+}
+
+/// The csv crate with UTF-8 checked: `read_record` into one reused
+/// `StringRecord` (the README's earlier floor).
 pub(crate) fn parse_only(spec: &CsvSpec) -> Result<Pass, String> {
     let started = Instant::now();
     let mut reader = csv::Reader::from_reader(spec.reader());
@@ -137,17 +161,18 @@ pub fn run(options: &Options) -> Result<(), String> {
         &[10_000_000, 1_000_000_000]
     };
     let mut table = Table::new(
-        "Render throughput: CSV → paged site (update_site::site: scan + pages + data + gzip) vs csv-crate parse only",
+        "Render throughput: CSV → paged site (update_site::site: scan + pages + data + gzip) vs the fastest csv-crate parse",
         &[
             "CSV",
             "rows",
             "HTML out",
             "generate MB/s",
-            "parse MB/s",
+            "ByteRecord MB/s",
+            "StringRecord MB/s",
             "render MB/s",
-            "render/parse",
-            "net render/parse",
-            "target ≥ 0.5",
+            "render/ByteRecord",
+            "net render/ByteRecord",
+            "target ≥ 0.6",
         ],
     );
     for &size in sizes {
@@ -167,14 +192,16 @@ pub fn run(options: &Options) -> Result<(), String> {
             human_size(bytes),
             spec.rows
         );
-        let (mut gen, mut parse, mut rend) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut gen, mut fast, mut parse, mut rend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
             gen.push(generate_only(&spec).map_err(|e| format!("generate: {e}"))?);
+            fast.push(floor(&spec)?);
             parse.push(parse_only(&spec)?);
             rend.push(render(&spec)?);
         }
-        let (g, p, r) = (best(&gen), best(&parse), best(&rend));
-        if p.rows != spec.rows || r.rows != spec.rows {
+        let (g, f, s, r) = (best(&gen), best(&fast), best(&parse), best(&rend));
+        let p = f;
+        if p.rows != spec.rows || r.rows != spec.rows || s.rows != spec.rows {
             return Err(format!(
                 "row counts differ: generated {}, parsed {}, rendered {}",
                 spec.rows, p.rows, r.rows
@@ -191,6 +218,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             human_size(r.bytes_out),
             format!("{:.0}", rate(g.seconds)),
             format!("{:.0}", rate(p.seconds)),
+            format!("{:.0}", rate(s.seconds)),
             format!("{:.0}", rate(r.seconds)),
             format!("{ratio:.3}"),
             format!("{net_ratio:.3}"),
@@ -200,9 +228,12 @@ pub fn run(options: &Options) -> Result<(), String> {
     table.note(
         "MB = 10^6 bytes of CSV in. The CSV is generated while read (CsvSpec::reader, the \
          simulator's body), so each pass includes generating it; \"net\" subtracts the \
-         generate-only time from both. Parse only = csv::Reader::read_record into one reused \
-         StringRecord. The page goes to a byte-counting sink. Best of 5 passes below 500 MB, \
-         one pass above. The target applies to render/parse.",
+         generate-only time from both. ByteRecord = csv::Reader::read_byte_record into one reused \
+         ByteRecord, summing field lengths (the floor: no UTF-8 check); StringRecord = \
+         read_record (UTF-8 checked). The renderer reads the CSV twice (scan, then pages), \
+         checks UTF-8, escapes every cell, writes pages, data chunks (up to 20 MB) and the \
+         gzip download into byte-counting sinks. Best of 5 passes below 500 MB, one pass \
+         above. The target applies to render/ByteRecord.",
     );
     table.print();
     Ok(())
@@ -216,6 +247,7 @@ mod tests {
     fn given_a_small_csv_then_all_passes_see_every_row() {
         let spec = CsvSpec::for_size(50_000, 3);
         assert_eq!(parse_only(&spec).unwrap().rows, spec.rows);
+        assert_eq!(floor(&spec).unwrap().rows, spec.rows);
         let r = render(&spec).unwrap();
         assert_eq!(r.rows, spec.rows);
         assert!(r.bytes_out > spec.exact_len());

@@ -68,7 +68,7 @@ impl Inference {
             return;
         }
         self.seen = true;
-        self.possible &= kinds(cell.trim());
+        self.possible &= kinds(cell.trim(), self.possible);
     }
 
     /// The column's type after every cell.
@@ -86,25 +86,32 @@ impl Inference {
     }
 }
 
-/// Every type `cell` (trimmed, non-empty) is a value of.
-fn kinds(cell: &str) -> u8 {
+/// Every type of those still `possible` that `cell` (trimmed, non-empty)
+/// is a value of (a type already ruled out is not checked again).
+fn kinds(cell: &str, possible: u8) -> u8 {
     let b = cell.as_bytes();
     let mut k = 0;
-    if is_integer(b) {
-        k |= INTEGER | DECIMAL;
-    } else if is_decimal(b) {
-        k |= DECIMAL;
+    if possible & (INTEGER | DECIMAL) != 0 {
+        if is_integer(b) {
+            k |= INTEGER | DECIMAL;
+        } else if is_decimal(b) {
+            k |= DECIMAL;
+        }
     }
-    if b.len() == 10 && is_date(b) {
-        k |= DATE;
-    } else if b.len() > 10
-        && is_date(&b[..10])
-        && matches!(b[10], b'T' | b't' | b' ')
-        && is_datetime(cell)
+    if possible & (DATE | DATETIME) != 0 {
+        if b.len() == 10 && is_date(b) {
+            k |= DATE;
+        } else if b.len() > 10
+            && is_date(&b[..10])
+            && matches!(b[10], b'T' | b't' | b' ')
+            && is_datetime(cell)
+        {
+            k |= DATETIME;
+        }
+    }
+    if possible & BOOLEAN != 0
+        && (cell.eq_ignore_ascii_case("true") || cell.eq_ignore_ascii_case("false"))
     {
-        k |= DATETIME;
-    }
-    if cell.eq_ignore_ascii_case("true") || cell.eq_ignore_ascii_case("false") {
         k |= BOOLEAN;
     }
     k
@@ -156,13 +163,22 @@ fn is_decimal(b: &[u8]) -> bool {
 }
 
 fn is_date(b: &[u8]) -> bool {
+    // By hand: chrono's parse_from_str reads its format string per call,
+    // and a date column asks for every cell.
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-            .is_some()
+        && match (num(0..4), num(5..7), num(8..10)) {
+            (Some(y), Some(m), Some(d)) => {
+                chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some()
+            }
+            _ => false,
+        }
 }
 
 /// A number's text with thousands separators in its integer part:
