@@ -192,7 +192,8 @@ pub fn run(options: &Options) -> Result<(), String> {
             human_size(bytes),
             spec.rows
         );
-        let (mut gen, mut fast, mut parse, mut rend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut gen, mut fast, mut parse, mut rend) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
             gen.push(generate_only(&spec).map_err(|e| format!("generate: {e}"))?);
             fast.push(floor(&spec)?);
