@@ -49,7 +49,7 @@ EXPECTED_ENV = {
     "UpdateSite": {"REPORTS_BUCKET", "REPORTS_PREFIX", "SITE_BUCKET", "SITE_PREFIX", "SITE_TITLE",
                    "SITE_KEEP_REPORTS", "SITE_SCHEDULE_PERIOD_SECONDS"},
 }
-EXPECTED_MEMORY = {"CreateReport": 128, "PollReport": 128, "DownloadReport": 256, "UpdateSite": 256}
+EXPECTED_MEMORY = {"CreateReport": 128, "PollReport": 128, "DownloadReport": 256, "UpdateSite": 1769}
 EXPECTED_TIMEOUT = {"CreateReport": 30, "PollReport": 30, "DownloadReport": 900, "UpdateSite": 900}
 
 passed = 0

@@ -19,6 +19,7 @@
 
 pub mod cost;
 pub mod executor;
+pub(crate) mod lambda_cost;
 pub mod memory;
 pub mod render;
 pub(crate) mod startup;
@@ -37,8 +38,9 @@ pub const USAGE: &str = "usage: bench [--quick] [SECTION...]
 Benchmarks that print figures (tables in Markdown). With no SECTION, all of
 them, in this order:
 
-  render     CSV -> HTML throughput of UpdateSite's renderer vs csv-crate parse only
-  memory     peak RSS of UpdateSite and DownloadReport (simulator -> S3 -> page)
+  render     CSV -> site throughput of UpdateSite's renderer vs the fastest csv-crate parse (ByteRecord)
+  memory     peak RSS and CPU seconds of UpdateSite and DownloadReport (simulator -> S3 -> page),
+             and the Lambda cost of a report at 128, 512 and 1,769 MB from those CPU seconds
   startup    zip size of dist/<Function>.zip and cold start (exec -> first invocation/next)
   executor   local ASL executor transitions/s (vs aws-local-stepfunctions with node),
              and the wall time of the offline main job

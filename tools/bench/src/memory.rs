@@ -39,7 +39,24 @@ pub(crate) struct ChildReport {
     /// VmHWM at the end: the peak of the whole process.
     pub peak_kib: u64,
     pub seconds: f64,
+    /// User + system CPU seconds of the invocation (after init).
+    #[serde(default)]
+    pub cpu_seconds: f64,
     pub output: Value,
+}
+
+/// This process's user + system CPU seconds (`/proc/self/stat`, in clock
+/// ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// `bench __child <download|update-site> <event-json>`: runs one handler as
@@ -52,7 +69,7 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
     };
     let event: Value = serde_json::from_str(event).map_err(|e| format!("event: {e}"))?;
     let rt = runtime()?;
-    let (init_kib, seconds, output) = rt.block_on(async {
+    let (init_kib, seconds, cpu, output) = rt.block_on(async {
         match which {
             "download" => measure::<DownloadReport>(event).await,
             "update-site" => measure::<UpdateSite>(event).await,
@@ -63,6 +80,7 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
         init_kib,
         peak_kib: proc_status_kib("VmHWM").ok_or("no VmHWM in /proc/self/status")?,
         seconds,
+        cpu_seconds: cpu,
         output,
     };
     println!(
@@ -74,16 +92,19 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
 
 /// Builds `F` as its Lambda does at cold start, then runs one invocation:
 /// the peak RSS after init, the seconds the invocation took, its output.
-async fn measure<F: Function>(event: Value) -> Result<(u64, f64, Value), String> {
+async fn measure<F: Function>(event: Value) -> Result<(u64, f64, f64, Value), String> {
     let function = F::build(&ProcessEnv).await.map_err(|e| e.to_string())?;
     let init = proc_status_kib("VmHWM").unwrap_or(0);
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let out = function
         .handle(event)
         .await
         .map_err(|e| format!("{} failed: {e:?}", F::NAME))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
-    Ok((init, started.elapsed().as_secs_f64(), out))
+    Ok((init, seconds, cpu, out))
 }
 
 /// Runs `bench __child which event` with `env` and returns its report.
@@ -142,6 +163,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             "peak RSS MiB",
             "after init MiB",
             "handler s",
+            "CPU s",
             "MB/s",
             "target ≤ 64 MiB",
         ],
@@ -155,6 +177,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             format!("{peak:.1}"),
             format!("{:.1}", r.report.init_kib as f64 / 1024.0),
             format!("{secs:.2}"),
+            format!("{:.2}", r.report.cpu_seconds),
             format!("{:.0}", mb(r.size) / secs.max(1e-9)),
             met(peak <= TARGET_MIB).to_string(),
         ]);
@@ -169,6 +192,15 @@ pub fn run(options: &Options) -> Result<(), String> {
          parts), then archive.json, index.html, archive.html, feed.xml.",
     );
     table.print();
+    let measured: Vec<crate::lambda_cost::Measured> = rows
+        .iter()
+        .map(|r| crate::lambda_cost::Measured {
+            function: r.function,
+            bytes: r.size,
+            cpu_seconds: r.report.cpu_seconds,
+        })
+        .collect();
+    crate::lambda_cost::print(&measured);
     Ok(())
 }
 
