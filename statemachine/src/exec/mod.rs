@@ -147,6 +147,7 @@ pub async fn execute(
         invoker,
         opts: &options,
         recorder: Mutex::new(Recorder::default()),
+        full: Default::default(),
         paths: Mutex::new(ParseCache::default()),
         calls: Mutex::new(ParseCache::default()),
         exprs: Mutex::new(ParseCache::default()),

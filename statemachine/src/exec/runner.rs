@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,8 +53,6 @@ impl Scope {
 #[derive(Default)]
 pub(super) struct Recorder {
     pub(super) events: Vec<HistoryEvent>,
-    /// An event was left out: the history reached its quota.
-    full: bool,
     timestamps: TimestampCache,
 }
 
@@ -62,6 +61,9 @@ pub(super) struct Runner<'a> {
     pub(super) invoker: &'a dyn TaskInvoker,
     pub(super) opts: &'a RunOptions,
     pub(super) recorder: Mutex<Recorder>,
+    /// An event was left out: the history reached its quota. Read at every
+    /// state and wait, so kept outside the recorder's lock.
+    pub(super) full: AtomicBool,
     /// Parsed JSONPath texts of the definition.
     pub(super) paths: Mutex<ParseCache<JsonPath>>,
     /// Parsed intrinsic calls of the definition.
@@ -120,8 +122,9 @@ impl Runner<'_> {
             ev.event_type,
             "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut"
         );
-        if r.full || (!terminal && r.events.len() + 1 >= self.opts.max_history_events) {
-            r.full = true;
+        let full = self.full.load(Ordering::Relaxed);
+        if full || (!terminal && r.events.len() + 1 >= self.opts.max_history_events) {
+            self.full.store(true, Ordering::Relaxed);
             if !terminal || r.events.len() >= self.opts.max_history_events {
                 return (0, self.clock.elapsed());
             }
@@ -140,7 +143,7 @@ impl Runner<'_> {
     }
 
     pub(super) fn history_full(&self) -> bool {
-        self.recorder.lock().expect("history").full
+        self.full.load(Ordering::Relaxed)
     }
 
     /// Fails once the history has reached its quota, so that every branch

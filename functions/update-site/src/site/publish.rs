@@ -124,27 +124,7 @@ where
     )
     .await?;
     let index_updated = publish_index(&site, &created_at, report_id, &rendered.index).await?;
-    let feed_id = feed_id(config);
-    let html = archive::archive_html(&archive, &config.title)
-        .map_err(|e| UpdateError::Input(format!("rendering the archive: {e}")))?;
-    let feed = archive::feed_xml(&archive, &config.title, &feed_id)
-        .map_err(|e| UpdateError::Input(format!("rendering the feed: {e}")))?;
-    publish_derived(
-        &site,
-        layout::ARCHIVE_HTML,
-        layout::HTML,
-        &html,
-        archive.generation,
-    )
-    .await?;
-    publish_derived(
-        &site,
-        layout::FEED,
-        "application/atom+xml; charset=utf-8",
-        &feed,
-        archive.generation,
-    )
-    .await?;
+    publish_archive_pages(&site, &archive, &config.title).await?;
     // Past retention: deleted only once nothing published links to them.
     for id in dropped {
         let prefix = site.key(&layout::report_dir(&id));
@@ -302,8 +282,34 @@ where
     Err(UpdateError::Superseded { attempts: ATTEMPTS })
 }
 
+/// `archive.html` and `feed.xml` made from `archive`, each written unless
+/// a newer generation of the archive is already there.
+pub(super) async fn publish_archive_pages<S>(
+    site: &Site<'_, S>,
+    archive: &Archive,
+    title: &str,
+) -> Result<(), UpdateError>
+where
+    S: ObjectReader + ObjectWriter + 'static,
+{
+    let html = archive::archive_html(archive, title)
+        .map_err(|e| UpdateError::Input(format!("rendering the archive: {e}")))?;
+    let feed = archive::feed_xml(archive, title, &feed_id(site.config))
+        .map_err(|e| UpdateError::Input(format!("rendering the feed: {e}")))?;
+    let atom = "application/atom+xml; charset=utf-8";
+    publish_derived(
+        site,
+        layout::ARCHIVE_HTML,
+        layout::HTML,
+        &html,
+        archive.generation,
+    )
+    .await?;
+    publish_derived(site, layout::FEED, atom, &feed, archive.generation).await
+}
+
 /// The feed's stable id: the site's bucket and prefix.
-pub(super) fn feed_id(config: &Config) -> String {
+fn feed_id(config: &Config) -> String {
     format!(
         "urn:report-pipeline:{}:{}",
         config.site_bucket, config.site_prefix
@@ -348,7 +354,7 @@ pub(super) fn index_metadata(created_at: &str, report_id: &str) -> Vec<(String, 
 
 /// Writes a page made from the archive unless the one there was made from
 /// a newer generation of it (or this one).
-pub(super) async fn publish_derived<S>(
+async fn publish_derived<S>(
     site: &Site<'_, S>,
     rel: &str,
     content_type: &str,

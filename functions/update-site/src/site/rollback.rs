@@ -12,9 +12,9 @@
 use serde::Serialize;
 use shared::store::{ObjectReader, ObjectWriter, StoreError, WriteCondition};
 
-use super::archive::{self, Archive, ArchiveEntry};
+use super::archive::{Archive, ArchiveEntry};
 use super::layout;
-use super::publish::{feed_id, index_metadata, publish_derived, META_REPORT_ID};
+use super::publish::{index_metadata, publish_archive_pages, META_REPORT_ID};
 use super::writes::{Site, ATTEMPTS};
 use crate::{Config, UpdateError};
 
@@ -79,20 +79,7 @@ where
     } else {
         &archive.title
     };
-    let html = archive::archive_html(&archive, title)
-        .map_err(|e| UpdateError::Input(format!("rendering the archive: {e}")))?;
-    let feed = archive::feed_xml(&archive, title, &feed_id(config))
-        .map_err(|e| UpdateError::Input(format!("rendering the feed: {e}")))?;
-    publish_derived(
-        &site,
-        layout::ARCHIVE_HTML,
-        layout::HTML,
-        &html,
-        archive.generation,
-    )
-    .await?;
-    let atom = "application/atom+xml; charset=utf-8";
-    publish_derived(&site, layout::FEED, atom, &feed, archive.generation).await?;
+    publish_archive_pages(&site, &archive, title).await?;
 
     Ok(RolledBack {
         report_id: target.report_id,
