@@ -54,6 +54,12 @@ pub struct TaskCall {
     pub parameters: Value,
     /// 0 for the first attempt, then 1, 2, … for retries.
     pub attempt: u32,
+    /// `$$.Task.Token` of a `.waitForTaskToken` Task: its result is what a
+    /// `SendTaskSuccess`/`SendTaskFailure` with this token says.
+    pub task_token: Option<String>,
+    /// The Task's `HeartbeatSeconds`: a callback Task without a heartbeat
+    /// for this long fails with `States.HeartbeatTimeout`.
+    pub heartbeat_seconds: Option<f64>,
 }
 
 /// Runs the function behind a Task state.

@@ -12,7 +12,9 @@
 //! - [`exec`] runs it ([`execute`]), using [`path`] (JSONPath), [`intrinsics`]
 //!   (`States.*` functions) and [`choice`] (Choice rules), and records [`history`];
 //! - [`invoke`] is how Tasks reach code ([`TaskInvoker`] and its implementations);
-//! - [`mermaid`] draws the machine; [`conformance`] replays the recorded AWS cases.
+//! - [`mermaid`] draws the machine; [`conformance`] replays the recorded AWS cases;
+//! - [`view`] draws one execution as a page; [`serve`] is a local Step Functions
+//!   endpoint (AWS JSON 1.0) for the AWS SDKs and CLI.
 
 pub(crate) mod choice;
 pub mod conformance;
@@ -24,6 +26,7 @@ pub mod jsonata;
 pub mod mermaid;
 pub mod model;
 pub mod path;
+pub mod serve;
 pub mod validate;
 pub mod view;
 

@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
 use super::failure::{cause, Failure};
@@ -30,8 +29,7 @@ impl Runner<'_> {
         match &path.root {
             Root::Input => path.read(input).map_err(|e| e.message),
             Root::Context => {
-                let entered = sc.entered_time.to_rfc3339_opts(SecondsFormat::Millis, true);
-                let ctx = self.context(&sc.state.name, &entered, sc.retry, item);
+                let ctx = self.context(sc, item);
                 path.read(&ctx).map_err(|e| e.message)
             }
             Root::Variable(v) => match scope.vars.get(v) {

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use chrono::SecondsFormat;
 use serde_json::{Map, Value};
 
 use super::failure::{cause, Failure};
@@ -66,7 +65,6 @@ impl Runner<'_> {
     }
 
     fn states_value(&self, sc: &StateCtx<'_>, st: StatesVar<'_>) -> Value {
-        let entered = sc.entered_time.to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut o = Map::new();
         o.insert("input".into(), st.input.clone());
         if let Some(r) = st.result {
@@ -77,7 +75,7 @@ impl Runner<'_> {
         }
         o.insert(
             "context".into(),
-            self.context(&sc.state.name, &entered, sc.retry, st.item),
+            self.context(sc, st.item),
         );
         Value::Object(o)
     }

@@ -29,6 +29,7 @@ mod retry;
 mod runner;
 mod size;
 mod states;
+mod test_state;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +51,7 @@ use size::check_size;
 
 pub use failure::error_matches;
 pub use size::MAX_PAYLOAD_BYTES;
+pub use test_state::{test_state, StateTest, TestStateOptions};
 
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,6 +102,24 @@ pub struct RunOptions {
     /// would pass it ends the execution with `ExecutionFailed` unless it is
     /// `ExecutionSucceeded`.
     pub max_history_events: usize,
+    /// `$$.Execution.Id` and `$$.StateMachine.Id` (local ARNs when `None`):
+    /// an endpoint passes the ARNs it answered `StartExecution` with.
+    pub execution_arn: Option<String>,
+    pub state_machine_arn: Option<String>,
+    /// Start here instead of at `StartAt` (a redrive restarts at the state
+    /// that failed).
+    pub start_at: Option<String>,
+    /// `$$.Execution.RedriveCount`.
+    pub redrive_count: u32,
+}
+
+/// The region and account of the ARNs the local executor and endpoint make.
+pub const LOCAL_REGION: &str = "us-east-1";
+pub const LOCAL_ACCOUNT: &str = "111111111111";
+
+/// `arn:aws:states:us-east-1:111111111111:{kind}:{rest}`.
+pub fn local_arn(kind: &str, rest: &str) -> String {
+    format!("arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{kind}:{rest}")
 }
 
 /// AWS's hard quota of events in a Standard execution's history.
@@ -114,6 +134,10 @@ impl Default for RunOptions {
             state_machine_name: "StateMachine".to_string(),
             enforce_task_timeouts: true,
             max_history_events: MAX_HISTORY_EVENTS,
+            execution_arn: None,
+            state_machine_arn: None,
+            start_at: None,
+            redrive_count: 0,
         }
     }
 }
@@ -137,35 +161,7 @@ pub async fn execute(
     invoker: &dyn TaskInvoker,
     options: RunOptions,
 ) -> Execution {
-    let start_wall = Utc::now();
-    let exec_name = options
-        .execution_name
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let sm_name = options.state_machine_name.clone();
-    let runner = Runner {
-        invoker,
-        opts: &options,
-        recorder: Mutex::new(Recorder::default()),
-        full: Default::default(),
-        paths: Mutex::new(ParseCache::default()),
-        calls: Mutex::new(ParseCache::default()),
-        exprs: Mutex::new(ParseCache::default()),
-        clock: Clock::starting_at(start_wall),
-        deadline: machine.timeout_seconds,
-        execution: json!({
-            "Id": format!("arn:aws:states:us-east-1:111111111111:execution:{sm_name}:{exec_name}"),
-            "Input": input.clone(),
-            "Name": exec_name,
-            "RoleArn": "arn:aws:iam::111111111111:role/StepFunctionsLocal",
-            "StartTime": start_wall.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "RedriveCount": 0
-        }),
-        state_machine: json!({
-            "Id": format!("arn:aws:states:us-east-1:111111111111:stateMachine:{sm_name}"),
-            "Name": sm_name
-        }),
-    };
+    let runner = Runner::new(machine, &input, invoker, &options);
     let input: Payload = Arc::new(input);
     let mut ev = HistoryEvent::new("ExecutionStarted");
     ev.input = Some(input.clone());
@@ -173,7 +169,8 @@ pub async fn execute(
 
     let result = {
         let mut scope = Scope::default();
-        let run = runner.run_machine(machine, input, &mut scope);
+        let start = options.start_at.as_deref().unwrap_or(&machine.start_at);
+        let run = runner.run_from(machine, start, input, &mut scope);
         match machine.timeout_seconds {
             // The virtual clock is never behind the real one, so a real deadline of
             // TimeoutSeconds only fires for work that blocks (a Task that never answers).
@@ -221,6 +218,46 @@ pub async fn execute(
         error,
         cause,
         history,
+    }
+}
+
+impl<'a> Runner<'a> {
+    /// The runner of one execution (or one TestState call) of `machine`.
+    fn new(
+        machine: &StateMachine,
+        input: &Value,
+        invoker: &'a dyn TaskInvoker,
+        options: &'a RunOptions,
+    ) -> Self {
+        let start_wall = Utc::now();
+        let exec_name = options
+            .execution_name
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let sm_name = options.state_machine_name.clone();
+        Runner {
+            invoker,
+            opts: options,
+            recorder: Mutex::new(Recorder::default()),
+            full: Default::default(),
+            paths: Mutex::new(ParseCache::default()),
+            calls: Mutex::new(ParseCache::default()),
+            exprs: Mutex::new(ParseCache::default()),
+            clock: Clock::starting_at(start_wall),
+            deadline: machine.timeout_seconds,
+            execution: json!({
+                "Id": options.execution_arn.clone().unwrap_or_else(|| local_arn("execution", &format!("{sm_name}:{exec_name}"))),
+                "Input": input,
+                "Name": exec_name,
+                "RoleArn": "arn:aws:iam::111111111111:role/StepFunctionsLocal",
+                "StartTime": start_wall.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "RedriveCount": options.redrive_count
+            }),
+            state_machine: json!({
+                "Id": options.state_machine_arn.clone().unwrap_or_else(|| local_arn("stateMachine", &sm_name)),
+                "Name": sm_name
+            }),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use super::cache::ParseCache;
@@ -216,22 +216,35 @@ impl Runner<'_> {
         Ok(())
     }
 
-    pub(super) fn context(
-        &self,
-        state: &str,
-        entered: &str,
-        retry: u32,
-        item: Option<(usize, &Value)>,
-    ) -> Value {
+    /// The context object (`$$`) as `sc` sees it: a callback Task's also has
+    /// `Task.Token`.
+    pub(super) fn context(&self, sc: &StateCtx<'_>, item: Option<(usize, &Value)>) -> Value {
+        let entered = sc.entered_time.to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut ctx = json!({
             "Execution": self.execution,
-            "State": {"EnteredTime": entered, "Name": state, "RetryCount": retry},
+            "State": {"EnteredTime": entered, "Name": *sc.state.name, "RetryCount": sc.retry},
             "StateMachine": self.state_machine,
         });
+        if let Some(token) = self.task_token(sc) {
+            ctx["Task"] = json!({ "Token": token });
+        }
         if let Some((i, v)) = item {
             ctx["Map"] = json!({"Item": {"Index": i, "Value": v}});
         }
         ctx
+    }
+
+    /// `$$.Task.Token` of a `.waitForTaskToken` Task: names the execution,
+    /// the state's entry and the attempt, so every attempt has its own token
+    /// and a callback finds its task. Opaque to callers, as on AWS.
+    pub(super) fn task_token(&self, sc: &StateCtx<'_>) -> Option<String> {
+        use base64::Engine as _;
+        if !sc.state.resource_text().ends_with(".waitForTaskToken") {
+            return None;
+        }
+        let id = self.execution["Id"].as_str().unwrap_or_default();
+        let raw = format!("{id}#{}#{}#{}", sc.state.name, sc.entered, sc.retry);
+        Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
     }
 
     pub(super) fn run_machine<'s>(
@@ -240,8 +253,19 @@ impl Runner<'_> {
         input: Payload,
         scope: &'s mut Scope,
     ) -> BoxFut<'s, Result<Payload, Failure>> {
+        self.run_from(machine, &machine.start_at, input, scope)
+    }
+
+    /// Runs `machine` from the state `start` (its StartAt, or a redriven state).
+    pub(super) fn run_from<'s>(
+        &'s self,
+        machine: &'s StateMachine,
+        start: &'s str,
+        input: Payload,
+        scope: &'s mut Scope,
+    ) -> BoxFut<'s, Result<Payload, Failure>> {
         Box::pin(async move {
-            let mut name: &str = &machine.start_at;
+            let mut name: &str = start;
             let mut input = input;
             loop {
                 self.check_deadline()?;

@@ -65,6 +65,8 @@ impl Runner<'_> {
             payload,
             parameters: params,
             attempt,
+            task_token: self.task_token(sc),
+            heartbeat_seconds: sc.state.get("HeartbeatSeconds").and_then(Value::as_f64),
         };
         let fut = self.invoker.invoke_task(&call);
         let result = match timeout {

@@ -7,7 +7,11 @@
 //! asl view --definition FILE --history HISTORY.json [-o RUN.html] [--title TEXT]
 //! asl conformance DIR [--verbose] [--histories]
 //! asl jsonata-suite DIR [--verbose]
+//! asl serve [--port N] [--store DIR] [--wait-scale X] [--lambda-endpoint URL] [--mock-config FILE]
+//! asl test-state FILE --state NAME [--input JSON] [--mock JSON] [--inspection-level DEBUG]
 //! ```
+
+mod endpoint;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,7 +36,8 @@ const USAGE: &str = "usage:
       a file or describe-state-machine's output. With -o, asl-view.css and
       asl-view.js are written beside the page (it links them)
   asl conformance DIR [--verbose] [--histories]
-  asl jsonata-suite DIR [--verbose] [--min-passed N]   the official JSONata test suite against our engine";
+  asl jsonata-suite DIR [--verbose] [--min-passed N]   the official JSONata test suite against our engine
+";
 
 /// Prints one line per state: entered, exited with a short output, task errors.
 struct Progress;
@@ -315,7 +320,9 @@ async fn main() -> ExitCode {
         Some("mermaid") => cmd_mermaid(rest),
         Some("view") => cmd_view(rest),
         Some("jsonata-suite") => cmd_jsonata_suite(rest),
-        _ => Err(USAGE.to_string()),
+        Some("serve") => endpoint::cmd_serve(rest).await,
+        Some("test-state") => endpoint::cmd_test_state(rest).await,
+        _ => Err(format!("{USAGE}{}", endpoint::USAGE)),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,505 @@
+//! Execution actions: start (Standard in the background, Express in the
+//! request), describe, list, stop and redrive; and the run itself, whose
+//! events are visible through `GetExecutionHistory` as they happen.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+use super::errors::ApiError;
+use super::invoker::ExecutionInvoker;
+use super::machines::{machine_arn_name, parse_definition};
+use super::mocks::TestCase;
+use super::store::{newest_first, ExecutionRecord, StoredExecution};
+use super::{check_name, now, page, Req, Shared};
+use crate::exec::{local_arn, MAX_PAYLOAD_BYTES};
+use crate::history::{HistoryEvent, Observer};
+use crate::{execute, Execution, RunOptions, StateMachine};
+
+/// Copies each event into the stored history as it is recorded; after a
+/// redrive, numbered on from the events before it.
+struct Live {
+    history: Arc<Mutex<Vec<HistoryEvent>>>,
+    base: u64,
+}
+
+impl Live {
+    fn renumber(&self, e: &HistoryEvent) -> HistoryEvent {
+        let mut e = e.clone();
+        if self.base > 0 {
+            if e.event_type == "ExecutionStarted" {
+                e.event_type = "ExecutionRedriven";
+                e.input = None;
+            }
+            e.id += self.base;
+            e.previous_event_id += self.base;
+        }
+        e
+    }
+}
+
+impl Observer for Live {
+    fn on_event(&self, event: &HistoryEvent) {
+        let e = self.renumber(event);
+        self.history.lock().expect("history").push(e);
+    }
+}
+
+/// The input text checked as `StartExecution` checks it.
+fn parse_input(req: Req<'_>) -> Result<(String, Value), ApiError> {
+    let text = req.opt_str("input")?.unwrap_or("{}");
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(ApiError::invalid_execution_input(&format!(
+            "the input is {} bytes; the most is {MAX_PAYLOAD_BYTES}",
+            text.len()
+        )));
+    }
+    let v = serde_json::from_str(text).map_err(|e| ApiError::invalid_execution_input(&e.to_string()))?;
+    Ok((text.to_string(), v))
+}
+
+/// Where a run starts: the first time, or again after a failure.
+struct Launch {
+    machine: StateMachine,
+    input: Value,
+    start_at: Option<String>,
+    prior: Vec<HistoryEvent>,
+    wait_scale: f64,
+}
+
+pub(crate) fn start(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64>) -> Result<Value, ApiError> {
+    let sm_arn = req.str("stateMachineArn")?;
+    let machine_rec = shared.machine(sm_arn)?;
+    let (_, case) = machine_arn_name(sm_arn)?;
+    if let Some(c) = case {
+        let known = shared.opts.mocks.as_ref().is_some_and(|m| m.has_case(&machine_rec.name, c));
+        if !known {
+            return Err(ApiError::validation(format!(
+                "the mock configuration has no test case '{c}' for state machine '{}' (start the endpoint with --mock-config FILE)",
+                machine_rec.name
+            )));
+        }
+    }
+    let name = match req.opt_str("name")? {
+        Some(n) => n.to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    check_name(&name)?;
+    let (input_text, input) = parse_input(req)?;
+    let arn = local_arn("execution", &format!("{}:{name}", machine_rec.name));
+    if let Ok(old) = shared.execution(&arn) {
+        // Idempotent while it runs with the same input, as on AWS.
+        if old.record.status == "RUNNING" && old.record.input == input_text {
+            return Ok(json!({"executionArn": arn, "startDate": old.record.start_date}));
+        }
+        return Err(ApiError::execution_already_exists(&arn));
+    }
+    let machine = parse_definition(&machine_rec.definition)?;
+    let wait_scale = wait_scale.unwrap_or(shared.opts.wait_scale);
+    let rec = ExecutionRecord {
+        execution_arn: arn.clone(),
+        state_machine_arn: machine_rec.state_machine_arn.clone(),
+        name,
+        status: "RUNNING".into(),
+        start_date: now(),
+        stop_date: None,
+        input: input_text,
+        output: None,
+        error: None,
+        cause: None,
+        redrive_count: 0,
+        redrive_date: None,
+        definition: machine_rec.definition.clone(),
+        test_case: case.map(str::to_string),
+        wait_scale,
+    };
+    let start_date = rec.start_date;
+    let stored = shared.put_execution(rec, Vec::new());
+    shared.save(&stored)?;
+    spawn(
+        shared.clone(),
+        stored,
+        Launch {
+            machine,
+            input,
+            start_at: None,
+            prior: Vec::new(),
+            wait_scale,
+        },
+    );
+    Ok(json!({"executionArn": arn, "startDate": start_date}))
+}
+
+/// Runs `launch` in the background; the record is updated when it ends.
+fn spawn(shared: Arc<Shared>, stored: StoredExecution, launch: Launch) {
+    let arn = stored.record.execution_arn.clone();
+    let mut running = shared.running.lock().expect("running");
+    let task_shared = shared.clone();
+    let handle = tokio::spawn(async move {
+        let shared = task_shared;
+        let execution = run(&shared, &stored, launch).await;
+        finish(&shared, &stored.record.execution_arn, execution);
+    });
+    running.insert(arn, handle.abort_handle());
+}
+
+/// One run on the executor.
+async fn run(shared: &Shared, stored: &StoredExecution, launch: Launch) -> (Execution, Vec<HistoryEvent>, u64) {
+    let rec = &stored.record;
+    let base = launch.prior.len() as u64;
+    let observer = Arc::new(Live {
+        history: stored.history.clone(),
+        base,
+    });
+    let mocks = match (&shared.opts.mocks, &rec.test_case) {
+        (Some(config), Some(case)) => {
+            let (machine, _) = machine_arn_name(&rec.state_machine_arn).unwrap_or_default();
+            Some(TestCase::new(config, machine, case))
+        }
+        _ => None,
+    };
+    let invoker = ExecutionInvoker {
+        functions: shared.opts.functions.clone(),
+        mocks,
+        callbacks: shared.callbacks.clone(),
+    };
+    let machine_name = rec.state_machine_arn.rsplit(':').next().unwrap_or_default().to_string();
+    let options = RunOptions {
+        wait_scale: launch.wait_scale,
+        observer: Some(observer.clone()),
+        execution_name: Some(rec.name.clone()),
+        state_machine_name: machine_name,
+        execution_arn: Some(rec.execution_arn.clone()),
+        state_machine_arn: Some(rec.state_machine_arn.clone()),
+        start_at: launch.start_at,
+        redrive_count: rec.redrive_count,
+        ..Default::default()
+    };
+    let execution = execute(&launch.machine, launch.input, &invoker, options).await;
+    let mut history = launch.prior;
+    history.extend(execution.history.iter().map(|e| observer.renumber(e)));
+    (execution, history, base)
+}
+
+/// Records how a run ended, unless it was stopped meanwhile.
+fn finish(shared: &Shared, arn: &str, (execution, history, _): (Execution, Vec<HistoryEvent>, u64)) {
+    shared.running.lock().expect("running").remove(arn);
+    let mut all = shared.executions.lock().expect("executions");
+    let Some(stored) = all.get_mut(arn) else { return };
+    if stored.record.status != "RUNNING" {
+        return;
+    }
+    let r = &mut stored.record;
+    r.status = execution.status.as_aws().to_string();
+    r.stop_date = Some(now());
+    r.output = execution.output.as_ref().map(Value::to_string);
+    r.error = execution.error.clone();
+    r.cause = execution.cause.clone();
+    *stored.history.lock().expect("history") = history;
+    let stored = stored.clone();
+    drop(all);
+    if let Err(e) = shared.save(&stored) {
+        eprintln!("asl serve: {}", e.message);
+    }
+}
+
+/// `StartSyncExecution`: an Express state machine, run to its end in the request.
+pub(crate) async fn start_sync(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64>) -> Result<Value, ApiError> {
+    let sm_arn = req.str("stateMachineArn")?;
+    let machine_rec = shared.machine(sm_arn)?;
+    if machine_rec.kind != "EXPRESS" {
+        return Err(ApiError::state_machine_type_not_supported(
+            "This operation is not supported by this type of state machine: StartSyncExecution needs an EXPRESS state machine",
+        ));
+    }
+    let name = match req.opt_str("name")? {
+        Some(n) => n.to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    check_name(&name)?;
+    let (input_text, input) = parse_input(req)?;
+    let machine = parse_definition(&machine_rec.definition)?;
+    let arn = local_arn("express", &format!("{}:{name}:{}", machine_rec.name, uuid::Uuid::new_v4()));
+    let rec = ExecutionRecord {
+        execution_arn: arn.clone(),
+        state_machine_arn: machine_rec.state_machine_arn.clone(),
+        name: name.clone(),
+        status: "RUNNING".into(),
+        start_date: now(),
+        stop_date: None,
+        input: input_text.clone(),
+        output: None,
+        error: None,
+        cause: None,
+        redrive_count: 0,
+        redrive_date: None,
+        definition: machine_rec.definition.clone(),
+        test_case: machine_arn_name(sm_arn)?.1.map(str::to_string),
+        wait_scale: wait_scale.unwrap_or(shared.opts.wait_scale),
+    };
+    // Express executions are not kept, as on AWS (no DescribeExecution, no history).
+    let stored = StoredExecution {
+        record: rec.clone(),
+        history: Arc::default(),
+    };
+    let launch = Launch {
+        machine,
+        input,
+        start_at: None,
+        prior: Vec::new(),
+        wait_scale: rec.wait_scale,
+    };
+    let (execution, _, _) = run(shared, &stored, launch).await;
+    let stop = now();
+    let mut out = json!({
+        "executionArn": arn,
+        "stateMachineArn": machine_rec.state_machine_arn,
+        "name": name,
+        "startDate": rec.start_date,
+        "stopDate": stop,
+        "status": execution.status.as_aws(),
+        "input": input_text,
+        "inputDetails": {"included": true},
+        "billingDetails": {
+            "billedMemoryUsedInMB": 64,
+            "billedDurationInMilliseconds": (((stop - rec.start_date) * 1000.0 / 100.0).ceil() * 100.0).max(100.0) as u64
+        },
+    });
+    if let Some(o) = &execution.output {
+        out["output"] = json!(o.to_string());
+        out["outputDetails"] = json!({"included": true});
+    }
+    if let Some(e) = &execution.error {
+        out["error"] = json!(e);
+    }
+    if let Some(c) = &execution.cause {
+        out["cause"] = json!(c);
+    }
+    Ok(out)
+}
+
+fn redrivable(r: &ExecutionRecord) -> Result<(), &'static str> {
+    match r.status.as_str() {
+        "FAILED" | "TIMED_OUT" | "ABORTED" => Ok(()),
+        "RUNNING" => Err("it is still running"),
+        _ => Err("it succeeded"),
+    }
+}
+
+/// `DescribeExecution`'s answer for a record.
+fn description(r: &ExecutionRecord) -> Value {
+    let mut out = json!({
+        "executionArn": r.execution_arn,
+        "stateMachineArn": r.state_machine_arn,
+        "name": r.name,
+        "status": r.status,
+        "startDate": r.start_date,
+        "input": r.input,
+        "inputDetails": {"included": true},
+        "redriveCount": r.redrive_count,
+    });
+    match redrivable(r) {
+        Ok(()) => out["redriveStatus"] = json!("REDRIVABLE"),
+        Err(why) => {
+            out["redriveStatus"] = json!("NOT_REDRIVABLE");
+            out["redriveStatusReason"] = json!(format!("Execution is not redrivable: {why}"));
+        }
+    }
+    let optional = [
+        ("stopDate", r.stop_date.map(|d| json!(d))),
+        ("output", r.output.as_ref().map(|o| json!(o))),
+        ("outputDetails", r.output.as_ref().map(|_| json!({"included": true}))),
+        ("error", r.error.as_ref().map(|e| json!(e))),
+        ("cause", r.cause.as_ref().map(|c| json!(c))),
+        ("redriveDate", r.redrive_date.map(|d| json!(d))),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            out[k] = v;
+        }
+    }
+    out
+}
+
+pub(crate) fn describe(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
+    let arn = req.str("executionArn")?;
+    check_execution_arn(arn)?;
+    Ok(description(&shared.execution(arn)?.record))
+}
+
+fn check_execution_arn(arn: &str) -> Result<(), ApiError> {
+    let ok = arn.starts_with("arn:aws:states:") && arn.contains(":execution:");
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_arn(arn))
+    }
+}
+
+pub(crate) fn describe_machine_for(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
+    let arn = req.str("executionArn")?;
+    check_execution_arn(arn)?;
+    let rec = shared.execution(arn)?.record;
+    let (name, _) = machine_arn_name(&rec.state_machine_arn)?;
+    let machine = shared.machine(&rec.state_machine_arn).ok();
+    Ok(json!({
+        "stateMachineArn": rec.state_machine_arn,
+        "name": name,
+        "definition": rec.definition,
+        "roleArn": machine.as_ref().map_or("arn:aws:iam::111111111111:role/StepFunctionsLocal", |m| m.role_arn.as_str()),
+        "updateDate": machine.as_ref().map_or(rec.start_date, |m| m.update_date.unwrap_or(m.creation_date)),
+        "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+        "tracingConfiguration": {"enabled": false},
+    }))
+}
+
+pub(crate) fn list(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
+    let sm_arn = req.str("stateMachineArn")?;
+    let machine = shared.machine(sm_arn)?;
+    let filter = req.opt_str("statusFilter")?;
+    if let Some(f) = filter {
+        if !["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"].contains(&f) {
+            return Err(ApiError::validation(format!("'statusFilter' has no status '{f}'")));
+        }
+    }
+    let mine: std::collections::BTreeMap<String, StoredExecution> = shared
+        .executions
+        .lock()
+        .expect("executions")
+        .iter()
+        .filter(|(_, e)| e.record.state_machine_arn == machine.state_machine_arn)
+        .filter(|(_, e)| filter.is_none_or(|f| e.record.status == f))
+        .map(|(k, e)| (k.clone(), e.clone()))
+        .collect();
+    let all = newest_first(mine, |e| e.record.start_date);
+    let (start, end, next) = page(all.len(), req, 100)?;
+    let items: Vec<Value> = all[start..end]
+        .iter()
+        .map(|e| {
+            let r = &e.record;
+            let mut item = json!({
+                "executionArn": r.execution_arn,
+                "stateMachineArn": r.state_machine_arn,
+                "name": r.name,
+                "status": r.status,
+                "startDate": r.start_date,
+                "redriveCount": r.redrive_count,
+            });
+            if let Some(d) = r.stop_date {
+                item["stopDate"] = json!(d);
+            }
+            if let Some(d) = r.redrive_date {
+                item["redriveDate"] = json!(d);
+            }
+            item
+        })
+        .collect();
+    let mut out = json!({ "executions": items });
+    if let Some(t) = next {
+        out["nextToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+pub(crate) fn stop(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
+    let arn = req.str("executionArn")?;
+    check_execution_arn(arn)?;
+    let error = req.opt_str("error")?;
+    let cause = req.opt_str("cause")?;
+    shared.execution(arn)?;
+    if let Some(h) = shared.running.lock().expect("running").remove(arn) {
+        h.abort();
+    }
+    let stop_date = now();
+    let mut all = shared.executions.lock().expect("executions");
+    let stored = all.get_mut(arn).expect("looked up above");
+    // Stopping an execution that has ended changes nothing, as on AWS.
+    if stored.record.status == "RUNNING" {
+        let r = &mut stored.record;
+        r.status = "ABORTED".into();
+        r.stop_date = Some(stop_date);
+        r.error = error.map(str::to_string);
+        r.cause = cause.map(str::to_string);
+        append_end_event(stored, "ExecutionAborted");
+        let stored = stored.clone();
+        drop(all);
+        shared.save(&stored)?;
+    }
+    Ok(json!({ "stopDate": stop_date }))
+}
+
+/// Adds the event that ends an execution that did not end by itself.
+fn append_end_event(stored: &mut StoredExecution, ty: &'static str) {
+    let mut h = stored.history.lock().expect("history");
+    let last = h.last().map_or(0, |e| e.id);
+    let mut ev = HistoryEvent::new(ty);
+    ev.id = last + 1;
+    ev.previous_event_id = last;
+    let t = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    ev.timestamp = Arc::from(t.as_str());
+    ev.error = stored.record.error.clone();
+    ev.cause = stored.record.cause.clone();
+    h.push(ev);
+}
+
+/// A store read back after a stop: what was running is recorded as aborted.
+pub(crate) fn abort_on_restart(stored: &mut StoredExecution) {
+    let r = &mut stored.record;
+    r.status = "ABORTED".into();
+    r.stop_date = Some(now());
+    r.error = Some("States.Runtime".into());
+    r.cause = Some("The local endpoint stopped while this execution ran; redrive it to go on.".into());
+    append_end_event(stored, "ExecutionAborted");
+}
+
+pub(crate) fn redrive(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64>) -> Result<Value, ApiError> {
+    let arn = req.str("executionArn")?;
+    check_execution_arn(arn)?;
+    let old = shared.execution(arn)?;
+    if let Err(why) = redrivable(&old.record) {
+        return Err(ApiError::execution_not_redrivable(arn, why));
+    }
+    let machine = parse_definition(&old.record.definition)?;
+    let prior: Vec<HistoryEvent> = old.history.lock().expect("history").clone();
+    // Again from the top-level state that was running when it failed, on the
+    // input that state had (Map and Parallel states run whole again).
+    let restart = prior.iter().rev().find(|e| {
+        e.event_type.ends_with("StateEntered")
+            && e.state_name.as_deref().is_some_and(|n| machine.state(n).is_some())
+    });
+    let (start_at, input) = match restart {
+        Some(e) => (
+            e.state_name.as_deref().map(str::to_string),
+            e.input.as_deref().cloned().unwrap_or(Value::Null),
+        ),
+        None => (None, serde_json::from_str(&old.record.input).unwrap_or(Value::Null)),
+    };
+    let redrive_date = now();
+    let wait_scale = wait_scale.unwrap_or(old.record.wait_scale);
+    let stored = {
+        let mut all = shared.executions.lock().expect("executions");
+        let s = all.get_mut(arn).expect("looked up above");
+        let r = &mut s.record;
+        r.status = "RUNNING".into();
+        r.redrive_count += 1;
+        r.redrive_date = Some(redrive_date);
+        r.stop_date = None;
+        r.output = None;
+        r.error = None;
+        r.cause = None;
+        s.clone()
+    };
+    shared.save(&stored)?;
+    spawn(
+        shared.clone(),
+        stored,
+        Launch {
+            machine,
+            input,
+            start_at,
+            prior,
+            wait_scale,
+        },
+    );
+    Ok(json!({ "redriveDate": redrive_date }))
+}
