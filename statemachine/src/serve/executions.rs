@@ -154,7 +154,14 @@ async fn run(shared: &Shared, stored: &StoredExecution, launch: Launch) -> (Exec
     let mocks = match (&shared.opts.mocks, &rec.test_case) {
         (Some(config), Some(case)) => {
             let (machine, _) = machine_arn_name(&rec.state_machine_arn).unwrap_or_default();
-            Some(TestCase::new(config, machine, case))
+            let calls = shared
+                .test_cases
+                .lock()
+                .expect("test cases")
+                .entry(rec.execution_arn.clone())
+                .or_insert_with(|| Arc::new(TestCase::new(machine, case)))
+                .clone();
+            Some((config, calls))
         }
         _ => None,
     };

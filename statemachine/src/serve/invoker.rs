@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::callbacks::Callbacks;
-use super::mocks::TestCase;
+use super::mocks::{MockConfig, TestCase};
 use crate::invoke::{TaskCall, TaskFailure, TaskInvoker};
 use crate::model::ResourceKind;
 
 pub(crate) struct ExecutionInvoker<'c> {
     pub(crate) functions: Arc<dyn TaskInvoker>,
-    pub(crate) mocks: Option<TestCase<'c>>,
+    pub(crate) mocks: Option<(&'c MockConfig, Arc<TestCase>)>,
     pub(crate) callbacks: Arc<Callbacks>,
 }
 
@@ -27,7 +27,7 @@ impl TaskInvoker for ExecutionInvoker<'_> {
     async fn invoke_task(&self, call: &TaskCall) -> Result<Value, TaskFailure> {
         // A mocked callback Task returns its mock as the callback's result,
         // as Step Functions Local does.
-        if let Some(answer) = self.mocks.as_ref().and_then(|m| m.next(&call.state_name)) {
+        if let Some(answer) = self.mocks.as_ref().and_then(|(c, m)| m.next(c, &call.state_name)) {
             return answer;
         }
         let Some(token) = &call.task_token else {

@@ -94,18 +94,17 @@ impl MockConfig {
     }
 }
 
-/// One execution's view of a test case: counts each state's calls.
-pub(crate) struct TestCase<'c> {
-    config: &'c MockConfig,
+/// One execution's test case: counts each state's calls, across redrives
+/// of the execution too.
+pub(crate) struct TestCase {
     machine: String,
     case: String,
     calls: Mutex<HashMap<String, u32>>,
 }
 
-impl<'c> TestCase<'c> {
-    pub(crate) fn new(config: &'c MockConfig, machine: &str, case: &str) -> Self {
+impl TestCase {
+    pub(crate) fn new(machine: &str, case: &str) -> Self {
         TestCase {
-            config,
             machine: machine.to_string(),
             case: case.to_string(),
             calls: Mutex::new(HashMap::new()),
@@ -113,12 +112,12 @@ impl<'c> TestCase<'c> {
     }
 
     /// The answer for the next call of `state`, when the test case mocks it.
-    pub(crate) fn next(&self, state: &str) -> Option<Result<Value, TaskFailure>> {
+    pub(crate) fn next(&self, config: &MockConfig, state: &str) -> Option<Result<Value, TaskFailure>> {
         let mut calls = self.calls.lock().expect("calls");
         let n = calls.entry(state.to_string()).or_insert(0);
         let attempt = *n;
         *n += 1;
-        self.config.answer(&self.machine, &self.case, state, attempt)
+        config.answer(&self.machine, &self.case, state, attempt)
     }
 }
 
@@ -155,15 +154,15 @@ mod tests {
     fn attempt_ranges_answer_in_call_order_then_stop() {
         // GIVEN a response that throws twice then returns
         let c = config();
-        let case = TestCase::new(&c, "M", "Happy");
+        let case = TestCase::new("M", "Happy");
         // WHEN the state is called four times
-        let answers: Vec<_> = (0..4).map(|_| case.next("Call")).collect();
+        let answers: Vec<_> = (0..4).map(|_| case.next(&c, "Call")).collect();
         // THEN the first two throw, the third returns, the fourth has no mock
         assert_eq!(answers[0], Some(Err(TaskFailure::new("Lambda.ServiceException", "busy"))));
         assert_eq!(answers[1], answers[0]);
         assert_eq!(answers[2], Some(Ok(json!({"ok": true}))));
         assert_eq!(answers[3], None);
-        assert_eq!(case.next("Other"), None);
+        assert_eq!(case.next(&c, "Other"), None);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     /// Running executions, to stop them.
     running: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     callbacks: Arc<Callbacks>,
+    /// Each execution's mock calls so far (a redrive counts on).
+    test_cases: Mutex<HashMap<String, Arc<mocks::TestCase>>>,
 }
 
 /// A running endpoint.
@@ -96,6 +98,7 @@ impl Endpoint {
             executions: Mutex::default(),
             running: Mutex::default(),
             callbacks: Arc::default(),
+            test_cases: Mutex::default(),
         });
         let unreadable = shared.load();
         for f in unreadable {

@@ -71,6 +71,15 @@ fn next_report_number(work_dir: &Path) -> u64 {
         .unwrap_or(1)
 }
 
+/// Moves the work folder's report counter past the reports `sim` created,
+/// so the next run (or endpoint) numbers on from them.
+pub fn save_report_counter(work_dir: &Path, sim: &Simulator) {
+    let created = sim.reports().len() as u64;
+    let next = next_report_number(work_dir) + created;
+    // Best effort: a lost counter only means a later run reuses an id.
+    let _ = std::fs::write(work_dir.join(REPORT_COUNTER), format!("{next}\n"));
+}
+
 /// Adds `F` to `invoker`, built from `env` once, as its Lambda builds itself
 /// at cold start. A build that fails answers every invocation the way Lambda
 /// reports a failed init (`Runtime.ExitError`).
@@ -94,7 +103,7 @@ async fn add<F: Function>(invoker: &mut FnInvoker, env: &Layered) {
 
 /// The four functions, in process, each built from `env` by its own
 /// [`Function::build`], the constructor its `main.rs` calls.
-pub(crate) async fn in_process_invoker(env: Layered) -> FnInvoker {
+pub async fn in_process_invoker(env: Layered) -> FnInvoker {
     let mut invoker = FnInvoker::new();
     add::<CreateReport>(&mut invoker, &env).await;
     add::<PollReport>(&mut invoker, &env).await;
@@ -185,26 +194,20 @@ pub struct RunReport {
     pub env: Layered,
 }
 
-/// Runs the pipeline once.
-pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
-    let machine = StateMachine::from_path(&config.definition)
-        .map_err(|e| format!("{}: {e}", config.definition.display()))?;
-    let problems = statemachine::validate(&machine);
-    if !problems.is_empty() {
-        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-        return Err(format!(
-            "{} is not valid:\n{}",
-            config.definition.display(),
-            list.join("\n")
-        ));
-    }
-    let input_size = serde_json::to_vec(&config.input).map_or(0, |v| v.len());
-    if input_size > statemachine::MAX_PAYLOAD_BYTES {
-        return Err(format!(
-            "the execution input is {input_size} bytes; Step Functions refuses more than {} (StartExecution fails with a ValidationException)",
-            statemachine::MAX_PAYLOAD_BYTES
-        ));
-    }
+/// The servers a run needs and the functions' configuration.
+pub struct Services {
+    /// The reporting-API simulator, unless a real API is used.
+    pub simulator: Option<Simulator>,
+    /// The embedded S3 server, unless a real endpoint is used.
+    pub s3: Option<LocalS3>,
+    /// The functions' configuration (service URLs, buckets).
+    pub env: Layered,
+}
+
+/// Starts what `config` does not point elsewhere: the reporting-API
+/// simulator (numbering reports on from the work folder's counter) and the
+/// embedded S3 server with the two buckets.
+pub async fn start_services(config: &RunConfig) -> Result<Services, String> {
     std::fs::create_dir_all(&config.work_dir)
         .map_err(|e| format!("{}: {e}", config.work_dir.display()))?;
 
@@ -255,6 +258,31 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
     env.insert("SITE_BUCKET".into(), config.site_bucket.clone());
     let env = Layered(env);
 
+    Ok(Services { simulator, s3, env })
+}
+
+/// Runs the pipeline once.
+pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
+    let machine = StateMachine::from_path(&config.definition)
+        .map_err(|e| format!("{}: {e}", config.definition.display()))?;
+    let problems = statemachine::validate(&machine);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        return Err(format!(
+            "{} is not valid:\n{}",
+            config.definition.display(),
+            list.join("\n")
+        ));
+    }
+    let input_size = serde_json::to_vec(&config.input).map_or(0, |v| v.len());
+    if input_size > statemachine::MAX_PAYLOAD_BYTES {
+        return Err(format!(
+            "the execution input is {input_size} bytes; Step Functions refuses more than {} (StartExecution fails with a ValidationException)",
+            statemachine::MAX_PAYLOAD_BYTES
+        ));
+    }
+    let Services { simulator, s3, env } = start_services(config).await?;
+
     let invoker: Box<dyn TaskInvoker> = match &config.lambda_endpoint {
         Some(url) => Box::new(statemachine::LambdaEndpointInvoker::new(url)),
         None => Box::new(in_process_invoker(env.clone()).await),
@@ -279,10 +307,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, String> {
         statemachine::execute(&machine, config.input.clone(), invoker.as_ref(), options).await;
 
     if let Some(sim) = &simulator {
-        let created = sim.reports().len() as u64;
-        let next = next_report_number(&config.work_dir) + created;
-        // Best effort: a lost counter only means a later run reuses an id.
-        let _ = std::fs::write(config.work_dir.join(REPORT_COUNTER), format!("{next}\n"));
+        save_report_counter(&config.work_dir, sim);
     }
     let history_file = config.work_dir.join("history.json");
     // GetExecutionHistory's shape, as `aws stepfunctions get-execution-history` prints it.
