@@ -21,7 +21,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench rollback clean
+.PHONY: help run serve test-endpoint-cli test test-rust test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench rollback clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -29,7 +29,15 @@ help: ## list the targets
 run: ## run the whole pipeline offline, end to end (RUN_ARGS='--help' for options)
 	$(CARGO) run --quiet -p offline-runner --bin pipeline -- $(RUN_ARGS)
 
-test: test-rust test-jsonata test-cargo-lambda test-serverless test-browser ## every test (what CI runs)
+SERVE_ARGS ?=
+serve: ## a local Step Functions endpoint on :8083 for the AWS SDKs and CLI, the pipeline's functions and services behind it (SERVE_ARGS='--help')
+	$(CARGO) run --quiet -p offline-runner --bin pipeline-endpoint -- $(SERVE_ARGS)
+
+test-endpoint-cli: ## the AWS CLI (PyPI, pinned) against make serve's endpoint
+	$(CARGO) build --quiet --locked -p offline-runner --bin pipeline-endpoint
+	tests/endpoint-cli.sh
+
+test: test-rust test-jsonata test-endpoint-cli test-cargo-lambda test-serverless test-browser ## every test (what CI runs)
 
 test-rust: ## unit + integration tests, and the ASL conformance corpus when ../shared has it
 	$(CARGO) test --workspace --locked

@@ -62,7 +62,7 @@ pub(crate) async fn cmd_serve(args: &[String]) -> Result<ExitCode, String> {
     };
     let endpoint = Endpoint::start(SocketAddr::from(([127, 0, 0, 1], port)), opts).await?;
     eprintln!(
-        "Step Functions endpoint on {url} (store: {store}); executions at {url}/\n  aws stepfunctions list-state-machines --endpoint-url {url}",
+        "Step Functions endpoint on {url} (store: {store}); executions at {url}/\n  aws stepfunctions list-state-machines --endpoint-url {url}\n  (test-state and start-sync-execution: export AWS_DISABLE_HOST_PREFIX_INJECTION=true)",
         url = endpoint.url(),
         store = store.map_or("memory only".into(), |s| s.display().to_string())
     );
