@@ -15,9 +15,17 @@ fn pipeline() -> PathBuf {
 }
 
 fn test_state(args: &[&str]) -> (Option<i32>, Value, String) {
-    let out = asl().arg("test-state").args(args).output().expect("asl runs");
+    let out = asl()
+        .arg("test-state")
+        .args(args)
+        .output()
+        .expect("asl runs");
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), json, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -39,7 +47,10 @@ fn test_state_prints_the_endpoints_answer_for_a_state_of_the_pipeline() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(answer["status"], "SUCCEEDED");
     assert_eq!(answer["nextState"], "WaitForReport");
-    assert_eq!(answer["inspectionData"]["input"], json!(input.replace(' ', "")));
+    assert_eq!(
+        answer["inspectionData"]["input"],
+        json!(input.replace(' ', ""))
+    );
 }
 
 #[test]
@@ -53,7 +64,10 @@ fn test_state_with_a_mocked_error_no_handler_catches_exits_1() {
     let (code, answer, _) = test_state(&[state.to_str().unwrap(), "--mock", mock]);
     // THEN the answer is FAILED with that error, and the exit status says so
     assert_eq!(code, Some(1));
-    assert_eq!(answer, json!({"status": "FAILED", "error": "Boom", "cause": "it broke"}));
+    assert_eq!(
+        answer,
+        json!({"status": "FAILED", "error": "Boom", "cause": "it broke"})
+    );
 }
 
 #[test]
@@ -88,7 +102,11 @@ async fn serve_answers_the_protocol_with_a_mock_config_file() {
     stderr.read_line(&mut first).unwrap();
     // Keep reading what it prints, so it never writes into a closed pipe.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let url = first.split_whitespace().find(|w| w.starts_with("http://")).expect("the banner names the URL").to_string();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the banner names the URL")
+        .to_string();
     let call = |action: &str, body: Value| {
         let url = url.clone();
         let target = format!("AWSStepFunctions.{action}");
@@ -109,11 +127,17 @@ async fn serve_answers_the_protocol_with_a_mock_config_file() {
     let (s, created) = call("CreateStateMachine", json!({"name": "m", "definition": def.to_string(), "roleArn": "arn:aws:iam::111111111111:role/r"})).await;
     assert_eq!(s, 200, "{created}");
     let arn = created["stateMachineArn"].as_str().unwrap();
-    let (_, started) = call("StartExecution", json!({"stateMachineArn": format!("{arn}#Happy")})).await;
+    let (_, started) = call(
+        "StartExecution",
+        json!({"stateMachineArn": format!("{arn}#Happy")}),
+    )
+    .await;
     let exec = started["executionArn"].as_str().unwrap().to_string();
     let mut described = Value::Null;
     for _ in 0..100 {
-        described = call("DescribeExecution", json!({"executionArn": exec})).await.1;
+        described = call("DescribeExecution", json!({"executionArn": exec}))
+            .await
+            .1;
         if described["status"] != "RUNNING" {
             break;
         }
@@ -121,6 +145,7 @@ async fn serve_answers_the_protocol_with_a_mock_config_file() {
     }
     // THEN the mocked result is the output
     child.kill().ok();
+    child.wait().ok();
     assert_eq!(described["status"], "SUCCEEDED", "{described}");
     assert_eq!(described["output"], r#"{"n":1}"#);
 }

@@ -73,10 +73,7 @@ impl Runner<'_> {
         if let Some(e) = st.error_output {
             o.insert("errorOutput".into(), e.clone());
         }
-        o.insert(
-            "context".into(),
-            self.context(sc, st.item),
-        );
+        o.insert("context".into(), self.context(sc, st.item));
         Value::Object(o)
     }
 

@@ -90,7 +90,10 @@ pub async fn test_state(
     };
     let mut runner = Runner::new(machine, &input, invoker, &options);
     if let Some(ctx) = &opts.context {
-        for (key, field) in [("Execution", &mut runner.execution), ("StateMachine", &mut runner.state_machine)] {
+        for (key, field) in [
+            ("Execution", &mut runner.execution),
+            ("StateMachine", &mut runner.state_machine),
+        ] {
             if let Some(Value::Object(given)) = ctx.get(key) {
                 for (k, v) in given {
                     field[k] = v.clone();
@@ -107,7 +110,9 @@ pub async fn test_state(
     let handled = matches!(state.kind, StateType::Task)
         || (opts.mock.is_some() && matches!(state.kind, StateType::Map | StateType::Parallel));
     let mut test = if handled {
-        runner.test_attempt(state, &raw, &mut scope, &opts, &mut inspection).await
+        runner
+            .test_attempt(state, &raw, &mut scope, &opts, &mut inspection)
+            .await
     } else {
         match runner.run_state(state, raw.clone(), &mut scope).await {
             Ok(Transition::Next(next, out)) => StateTest::succeeded(&out, Some(next), Map::new()),
@@ -159,7 +164,12 @@ impl StateTest {
 
 impl Runner<'_> {
     /// Records the state's entered event, as a run does, and returns its context.
-    fn enter<'s>(&self, state: &'s crate::model::State, raw: &Payload, ty: &'static str) -> StateCtx<'s> {
+    fn enter<'s>(
+        &self,
+        state: &'s crate::model::State,
+        raw: &Payload,
+        ty: &'static str,
+    ) -> StateCtx<'s> {
         let mut ev = self.state_event(ty, &state.name);
         ev.input = Some(raw.clone());
         let (entered, at) = self.record_timed(ev);
@@ -182,7 +192,9 @@ impl Runner<'_> {
         insp: &mut Map<String, Value>,
     ) -> StateTest {
         let (entered_type, _) = state_event_types(&state.kind);
-        let sc = self.enter(state, raw, entered_type).on_retry(opts.retry_count);
+        let sc = self
+            .enter(state, raw, entered_type)
+            .on_retry(opts.retry_count);
         let attempt = match (&state.kind, &opts.mock) {
             (StateType::Task, _) => self.task_attempt(&sc, raw, scope, opts.retry_count).await,
             (_, Some(Ok(v))) => Ok(v.clone()),
@@ -192,7 +204,11 @@ impl Runner<'_> {
         // What the Task was called with: the scheduled event's parameters.
         let scheduled = self.events_where(|e| e.event_type.ends_with("Scheduled"));
         if let Some(params) = scheduled.last().and_then(|e| e.input.clone()) {
-            let key = if state.jsonata { "afterArguments" } else { "afterParameters" };
+            let key = if state.jsonata {
+                "afterArguments"
+            } else {
+                "afterParameters"
+            };
             insp.insert(key.into(), (*params).clone());
         }
         let failure = match attempt {
@@ -234,7 +250,9 @@ impl Runner<'_> {
             retry: 0,
         };
         let scope = Scope { vars: vars.clone() };
-        let Ok(eff) = self.input_path(&sc, raw, &scope) else { return };
+        let Ok(eff) = self.input_path(&sc, raw, &scope) else {
+            return;
+        };
         insp.entry("afterInputPath").or_insert_with(|| eff.clone());
         if state.kind != StateType::Pass {
             return;
@@ -310,10 +328,17 @@ impl Runner<'_> {
                 })
         };
         if let Some(i) = handlers("Retry") {
-            let r = &sc.state.get("Retry").and_then(Value::as_array).expect("Retry")[i];
+            let r = &sc
+                .state
+                .get("Retry")
+                .and_then(Value::as_array)
+                .expect("Retry")[i];
             let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3) as u32;
             if retry_count < max {
-                let interval = r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0);
+                let interval = r
+                    .get("IntervalSeconds")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(1.0);
                 let rate = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
                 let mut delay = interval * rate.powi(retry_count as i32);
                 if let Some(m) = r.get("MaxDelaySeconds").and_then(Value::as_f64) {
@@ -331,18 +356,30 @@ impl Runner<'_> {
         let Some(i) = handlers("Catch") else {
             return StateTest::failed(&failure.error, cause, Map::new());
         };
-        let c = &sc.state.get("Catch").and_then(Value::as_array).expect("Catch")[i];
+        let c = &sc
+            .state
+            .get("Catch")
+            .and_then(Value::as_array)
+            .expect("Catch")[i];
         insp.insert("errorDetails".into(), json!({"catchIndex": i}));
         let err_obj = failure.error_object();
         let out = if sc.state.jsonata {
             let vars = StatesVar::input(raw).with_error(&err_obj);
-            self.jsonata_finish_with(sc, c.get("Assign"), c.get("Output"), vars, err_obj.clone(), scope)
+            self.jsonata_finish_with(
+                sc,
+                c.get("Assign"),
+                c.get("Output"),
+                vars,
+                err_obj.clone(),
+                scope,
+            )
         } else {
-            self.assign(sc, c.get("Assign"), &err_obj, scope).and_then(|assigned| {
-                let out = self.result_path_of(sc, c.get("ResultPath"), raw, err_obj)?;
-                scope.store(assigned);
-                Ok(out)
-            })
+            self.assign(sc, c.get("Assign"), &err_obj, scope)
+                .and_then(|assigned| {
+                    let out = self.result_path_of(sc, c.get("ResultPath"), raw, err_obj)?;
+                    scope.store(assigned);
+                    Ok(out)
+                })
         };
         match out {
             Ok(out) => StateTest {

@@ -41,10 +41,13 @@ impl Callbacks {
     ) -> Result<Value, TaskFailure> {
         let (done, mut rx) = oneshot::channel();
         let (beat, mut beats) = mpsc::unbounded_channel();
-        self.waiting
-            .lock()
-            .expect("callbacks")
-            .insert(token.to_string(), Waiter { done, heartbeat: beat });
+        self.waiting.lock().expect("callbacks").insert(
+            token.to_string(),
+            Waiter {
+                done,
+                heartbeat: beat,
+            },
+        );
         // Dropped when the Task ends any way (a stopped execution too): the
         // token is forgotten, so a late callback gets TaskDoesNotExist.
         let _forget = Forget(self.clone(), token.to_string());

@@ -30,7 +30,10 @@ impl ApiError {
         )
     }
     pub fn serialization(why: &str) -> Self {
-        Self::bad("SerializationException", format!("The request body is not valid JSON: {why}"))
+        Self::bad(
+            "SerializationException",
+            format!("The request body is not valid JSON: {why}"),
+        )
     }
     pub fn validation(message: impl Into<String>) -> Self {
         Self::bad("ValidationException", message)
@@ -41,16 +44,25 @@ impl ApiError {
         ))
     }
     pub fn invalid_arn(arn: &str) -> Self {
-        Self::bad("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"))
+        Self::bad(
+            "InvalidArn",
+            format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+        )
     }
     pub fn invalid_name(name: &str) -> Self {
         Self::bad("InvalidName", format!("Invalid Name: '{name}'"))
     }
     pub fn invalid_definition(why: &str) -> Self {
-        Self::bad("InvalidDefinition", format!("Invalid State Machine Definition: '{why}'"))
+        Self::bad(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: '{why}'"),
+        )
     }
     pub fn invalid_execution_input(why: &str) -> Self {
-        Self::bad("InvalidExecutionInput", format!("Invalid execution input: {why}"))
+        Self::bad(
+            "InvalidExecutionInput",
+            format!("Invalid execution input: {why}"),
+        )
     }
     pub fn invalid_output(why: &str) -> Self {
         Self::bad("InvalidOutput", format!("Invalid output: {why}"))
@@ -59,22 +71,37 @@ impl ApiError {
         Self::bad("InvalidToken", format!("Invalid Token: '{why}'"))
     }
     pub fn state_machine_does_not_exist(arn: &str) -> Self {
-        Self::bad("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'"))
+        Self::bad(
+            "StateMachineDoesNotExist",
+            format!("State Machine Does Not Exist: '{arn}'"),
+        )
     }
     pub fn state_machine_already_exists(arn: &str) -> Self {
-        Self::bad("StateMachineAlreadyExists", format!("State Machine Already Exists: '{arn}'"))
+        Self::bad(
+            "StateMachineAlreadyExists",
+            format!("State Machine Already Exists: '{arn}'"),
+        )
     }
     pub fn state_machine_type_not_supported(message: &str) -> Self {
         Self::bad("StateMachineTypeNotSupported", message)
     }
     pub fn execution_does_not_exist(arn: &str) -> Self {
-        Self::bad("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'"))
+        Self::bad(
+            "ExecutionDoesNotExist",
+            format!("Execution Does Not Exist: '{arn}'"),
+        )
     }
     pub fn execution_already_exists(arn: &str) -> Self {
-        Self::bad("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'"))
+        Self::bad(
+            "ExecutionAlreadyExists",
+            format!("Execution Already Exists: '{arn}'"),
+        )
     }
     pub fn execution_not_redrivable(arn: &str, why: &str) -> Self {
-        Self::bad("ExecutionNotRedrivable", format!("Execution '{arn}' cannot be redriven: {why}"))
+        Self::bad(
+            "ExecutionNotRedrivable",
+            format!("Execution '{arn}' cannot be redriven: {why}"),
+        )
     }
     pub fn task_does_not_exist() -> Self {
         Self::bad("TaskDoesNotExist", "Task Does Not Exist")
@@ -83,7 +110,10 @@ impl ApiError {
         Self::bad("TaskTimedOut", "Task Timed Out")
     }
     pub fn invalid_next_token() -> Self {
-        Self::bad("InvalidToken", "Invalid Token: 'the nextToken is not one this endpoint gave'")
+        Self::bad(
+            "InvalidToken",
+            "Invalid Token: 'the nextToken is not one this endpoint gave'",
+        )
     }
     /// Ours, not AWS's: the store could not be written.
     pub fn store(why: &str) -> Self {

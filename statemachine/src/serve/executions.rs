@@ -54,7 +54,8 @@ fn parse_input(req: Req<'_>) -> Result<(String, Value), ApiError> {
             text.len()
         )));
     }
-    let v = serde_json::from_str(text).map_err(|e| ApiError::invalid_execution_input(&e.to_string()))?;
+    let v = serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid_execution_input(&e.to_string()))?;
     Ok((text.to_string(), v))
 }
 
@@ -67,12 +68,20 @@ struct Launch {
     wait_scale: f64,
 }
 
-pub(crate) fn start(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64>) -> Result<Value, ApiError> {
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    req: Req<'_>,
+    wait_scale: Option<f64>,
+) -> Result<Value, ApiError> {
     let sm_arn = req.str("stateMachineArn")?;
     let machine_rec = shared.machine(sm_arn)?;
     let (_, case) = machine_arn_name(sm_arn)?;
     if let Some(c) = case {
-        let known = shared.opts.mocks.as_ref().is_some_and(|m| m.has_case(&machine_rec.name, c));
+        let known = shared
+            .opts
+            .mocks
+            .as_ref()
+            .is_some_and(|m| m.has_case(&machine_rec.name, c));
         if !known {
             return Err(ApiError::validation(format!(
                 "the mock configuration has no test case '{c}' for state machine '{}' (start the endpoint with --mock-config FILE)",
@@ -144,7 +153,11 @@ fn spawn(shared: Arc<Shared>, stored: StoredExecution, launch: Launch) {
 }
 
 /// One run on the executor.
-async fn run(shared: &Shared, stored: &StoredExecution, launch: Launch) -> (Execution, Vec<HistoryEvent>, u64) {
+async fn run(
+    shared: &Shared,
+    stored: &StoredExecution,
+    launch: Launch,
+) -> (Execution, Vec<HistoryEvent>, u64) {
     let rec = &stored.record;
     let base = launch.prior.len() as u64;
     let observer = Arc::new(Live {
@@ -170,7 +183,12 @@ async fn run(shared: &Shared, stored: &StoredExecution, launch: Launch) -> (Exec
         mocks,
         callbacks: shared.callbacks.clone(),
     };
-    let machine_name = rec.state_machine_arn.rsplit(':').next().unwrap_or_default().to_string();
+    let machine_name = rec
+        .state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let options = RunOptions {
         wait_scale: launch.wait_scale,
         observer: Some(observer.clone()),
@@ -189,10 +207,16 @@ async fn run(shared: &Shared, stored: &StoredExecution, launch: Launch) -> (Exec
 }
 
 /// Records how a run ended, unless it was stopped meanwhile.
-fn finish(shared: &Shared, arn: &str, (execution, history, _): (Execution, Vec<HistoryEvent>, u64)) {
+fn finish(
+    shared: &Shared,
+    arn: &str,
+    (execution, history, _): (Execution, Vec<HistoryEvent>, u64),
+) {
     shared.running.lock().expect("running").remove(arn);
     let mut all = shared.executions.lock().expect("executions");
-    let Some(stored) = all.get_mut(arn) else { return };
+    let Some(stored) = all.get_mut(arn) else {
+        return;
+    };
     if stored.record.status != "RUNNING" {
         return;
     }
@@ -211,7 +235,11 @@ fn finish(shared: &Shared, arn: &str, (execution, history, _): (Execution, Vec<H
 }
 
 /// `StartSyncExecution`: an Express state machine, run to its end in the request.
-pub(crate) async fn start_sync(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64>) -> Result<Value, ApiError> {
+pub(crate) async fn start_sync(
+    shared: &Arc<Shared>,
+    req: Req<'_>,
+    wait_scale: Option<f64>,
+) -> Result<Value, ApiError> {
     let sm_arn = req.str("stateMachineArn")?;
     let machine_rec = shared.machine(sm_arn)?;
     if machine_rec.kind != "EXPRESS" {
@@ -226,7 +254,10 @@ pub(crate) async fn start_sync(shared: &Arc<Shared>, req: Req<'_>, wait_scale: O
     check_name(&name)?;
     let (input_text, input) = parse_input(req)?;
     let machine = parse_definition(&machine_rec.definition)?;
-    let arn = local_arn("express", &format!("{}:{name}:{}", machine_rec.name, uuid::Uuid::new_v4()));
+    let arn = local_arn(
+        "express",
+        &format!("{}:{name}:{}", machine_rec.name, uuid::Uuid::new_v4()),
+    );
     let rec = ExecutionRecord {
         execution_arn: arn.clone(),
         state_machine_arn: machine_rec.state_machine_arn.clone(),
@@ -315,7 +346,10 @@ fn description(r: &ExecutionRecord) -> Value {
     let optional = [
         ("stopDate", r.stop_date.map(|d| json!(d))),
         ("output", r.output.as_ref().map(|o| json!(o))),
-        ("outputDetails", r.output.as_ref().map(|_| json!({"included": true}))),
+        (
+            "outputDetails",
+            r.output.as_ref().map(|_| json!({"included": true})),
+        ),
         ("error", r.error.as_ref().map(|e| json!(e))),
         ("cause", r.cause.as_ref().map(|c| json!(c))),
         ("redriveDate", r.redrive_date.map(|d| json!(d))),
@@ -365,8 +399,19 @@ pub(crate) fn list(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
     let machine = shared.machine(sm_arn)?;
     let filter = req.opt_str("statusFilter")?;
     if let Some(f) = filter {
-        if !["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"].contains(&f) {
-            return Err(ApiError::validation(format!("'statusFilter' has no status '{f}'")));
+        if ![
+            "RUNNING",
+            "SUCCEEDED",
+            "FAILED",
+            "TIMED_OUT",
+            "ABORTED",
+            "PENDING_REDRIVE",
+        ]
+        .contains(&f)
+        {
+            return Err(ApiError::validation(format!(
+                "'statusFilter' has no status '{f}'"
+            )));
         }
     }
     let mine: std::collections::BTreeMap<String, StoredExecution> = shared
@@ -455,11 +500,16 @@ pub(crate) fn abort_on_restart(stored: &mut StoredExecution) {
     r.status = "ABORTED".into();
     r.stop_date = Some(now());
     r.error = Some("States.Runtime".into());
-    r.cause = Some("The local endpoint stopped while this execution ran; redrive it to go on.".into());
+    r.cause =
+        Some("The local endpoint stopped while this execution ran; redrive it to go on.".into());
     append_end_event(stored, "ExecutionAborted");
 }
 
-pub(crate) fn redrive(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64>) -> Result<Value, ApiError> {
+pub(crate) fn redrive(
+    shared: &Arc<Shared>,
+    req: Req<'_>,
+    wait_scale: Option<f64>,
+) -> Result<Value, ApiError> {
     let arn = req.str("executionArn")?;
     check_execution_arn(arn)?;
     let old = shared.execution(arn)?;
@@ -472,14 +522,19 @@ pub(crate) fn redrive(shared: &Arc<Shared>, req: Req<'_>, wait_scale: Option<f64
     // input that state had (Map and Parallel states run whole again).
     let restart = prior.iter().rev().find(|e| {
         e.event_type.ends_with("StateEntered")
-            && e.state_name.as_deref().is_some_and(|n| machine.state(n).is_some())
+            && e.state_name
+                .as_deref()
+                .is_some_and(|n| machine.state(n).is_some())
     });
     let (start_at, input) = match restart {
         Some(e) => (
             e.state_name.as_deref().map(str::to_string),
             e.input.as_deref().cloned().unwrap_or(Value::Null),
         ),
-        None => (None, serde_json::from_str(&old.record.input).unwrap_or(Value::Null)),
+        None => (
+            None,
+            serde_json::from_str(&old.record.input).unwrap_or(Value::Null),
+        ),
     };
     let redrive_date = now();
     let wait_scale = wait_scale.unwrap_or(old.record.wait_scale);

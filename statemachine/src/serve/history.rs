@@ -43,7 +43,11 @@ pub(crate) fn get(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
             api_shape(&mut e, include_data);
             if e["type"] == "ExecutionRedriven" {
                 seen_redrives += 1;
-                let n = if reverse { redrives + 1 - seen_redrives } else { seen_redrives };
+                let n = if reverse {
+                    redrives + 1 - seen_redrives
+                } else {
+                    seen_redrives
+                };
                 e["executionRedrivenEventDetails"] = json!({ "redriveCount": n });
             }
             e
@@ -86,7 +90,13 @@ fn api_shape(e: &mut Value, include_data: bool) {
 /// `GET /`: the state machines and their executions, newest first.
 pub(crate) async fn index_page(State(shared): State<Arc<Shared>>) -> Html<String> {
     let mut rows = String::new();
-    let executions: Vec<_> = shared.executions.lock().expect("executions").values().cloned().collect();
+    let executions: Vec<_> = shared
+        .executions
+        .lock()
+        .expect("executions")
+        .values()
+        .cloned()
+        .collect();
     let mut executions: Vec<_> = executions.into_iter().map(|e| e.record).collect();
     executions.sort_by(|a, b| b.start_date.total_cmp(&a.start_date));
     for r in &executions {
@@ -119,7 +129,11 @@ pub(crate) async fn view_page(
         return (StatusCode::NOT_FOUND, format!("no execution {arn}\n")).into_response();
     };
     let definition: Value = serde_json::from_str(&stored.record.definition).unwrap_or(Value::Null);
-    let html = view::render(&definition, &stored.history.lock().expect("history"), &stored.record.name);
+    let html = view::render(
+        &definition,
+        &stored.history.lock().expect("history"),
+        &stored.record.name,
+    );
     (
         [
             ("content-type", "text/html; charset=utf-8"),

@@ -27,7 +27,11 @@ impl TaskInvoker for ExecutionInvoker<'_> {
     async fn invoke_task(&self, call: &TaskCall) -> Result<Value, TaskFailure> {
         // A mocked callback Task returns its mock as the callback's result,
         // as Step Functions Local does.
-        if let Some(answer) = self.mocks.as_ref().and_then(|(c, m)| m.next(c, &call.state_name)) {
+        if let Some(answer) = self
+            .mocks
+            .as_ref()
+            .and_then(|(c, m)| m.next(c, &call.state_name))
+        {
             return answer;
         }
         let Some(token) = &call.task_token else {

@@ -12,7 +12,8 @@ use crate::validate::validate;
 
 /// The definition text parsed and validated as `CreateStateMachine` does.
 pub(crate) fn parse_definition(text: &str) -> Result<StateMachine, ApiError> {
-    let machine = StateMachine::from_str(text).map_err(|e| ApiError::invalid_definition(&e.to_string()))?;
+    let machine =
+        StateMachine::from_str(text).map_err(|e| ApiError::invalid_definition(&e.to_string()))?;
     let problems = validate(&machine);
     if let Some(p) = problems.first() {
         let more = match problems.len() {
@@ -93,7 +94,10 @@ pub(crate) fn create(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
         update_date: None,
         revision_id: uuid::Uuid::new_v4().to_string(),
     };
-    shared.store.save_machine(&rec).map_err(|w| ApiError::store(&w))?;
+    shared
+        .store
+        .save_machine(&rec)
+        .map_err(|w| ApiError::store(&w))?;
     let answer = json!({"stateMachineArn": arn, "creationDate": rec.creation_date});
     machines.insert(arn, rec);
     Ok(answer)
@@ -136,7 +140,10 @@ pub(crate) fn update(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
     }
     rec.update_date = Some(now());
     rec.revision_id = uuid::Uuid::new_v4().to_string();
-    shared.store.save_machine(&rec).map_err(|w| ApiError::store(&w))?;
+    shared
+        .store
+        .save_machine(&rec)
+        .map_err(|w| ApiError::store(&w))?;
     let answer = json!({"updateDate": rec.update_date, "revisionId": rec.revision_id});
     shared
         .machines
@@ -150,7 +157,10 @@ pub(crate) fn delete(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
     let arn = req.str("stateMachineArn")?;
     let (name, _) = machine_arn_name(arn)?;
     // Deleting what does not exist succeeds, as on AWS.
-    shared.store.delete_machine(name).map_err(|w| ApiError::store(&w))?;
+    shared
+        .store
+        .delete_machine(name)
+        .map_err(|w| ApiError::store(&w))?;
     shared
         .machines
         .lock()
@@ -160,7 +170,9 @@ pub(crate) fn delete(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
 }
 
 pub(crate) fn list(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
-    let all = newest_first(shared.machines.lock().expect("machines").clone(), |m| m.creation_date);
+    let all = newest_first(shared.machines.lock().expect("machines").clone(), |m| {
+        m.creation_date
+    });
     let (start, end, next) = page(all.len(), req, 100)?;
     let items: Vec<Value> = all[start..end]
         .iter()
@@ -180,7 +192,9 @@ pub(crate) fn validate_definition(req: Req<'_>) -> Result<Value, ApiError> {
     let definition = req.str("definition")?;
     let max = req.opt_u64("maxResults")?.filter(|m| *m > 0).unwrap_or(100) as usize;
     let diagnostics: Vec<Value> = match StateMachine::from_str(definition) {
-        Err(e) => vec![json!({"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": e.to_string()})],
+        Err(e) => vec![
+            json!({"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": e.to_string()}),
+        ],
         Ok(m) => validate(&m)
             .iter()
             .map(|p| {

@@ -1,4 +1,4 @@
-//! Step Functions Local's mock configuration file, read as it is: 
+//! Step Functions Local's mock configuration file, read as it is:
 //! `StateMachines` → `TestCases` (state name → mocked response name) and
 //! `MockedResponses` (attempt key `"0"`, `"1-3"` → `Return` or `Throw`).
 //! An execution uses a test case when its `StartExecution` names the state
@@ -21,7 +21,8 @@ pub struct MockConfig {
 impl MockConfig {
     pub fn from_path(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let doc: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         Self::from_value(doc).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -41,7 +42,9 @@ impl MockConfig {
                     format!("MockedResponses.{name}: \"{key}\" is not an attempt number or range like \"1-3\"")
                 })?;
                 if r.get("Return").is_none() && r.get("Throw").is_none() {
-                    return Err(format!("MockedResponses.{name}.{key} has neither Return nor Throw"));
+                    return Err(format!(
+                        "MockedResponses.{name}.{key} has neither Return nor Throw"
+                    ));
                 }
             }
         }
@@ -68,17 +71,33 @@ impl MockConfig {
     /// Whether the file has `machine`'s test case `case`.
     pub(crate) fn has_case(&self, machine: &str, case: &str) -> bool {
         self.doc
-            .pointer(&format!("/StateMachines/{}/TestCases/{}", escape(machine), escape(case)))
+            .pointer(&format!(
+                "/StateMachines/{}/TestCases/{}",
+                escape(machine),
+                escape(case)
+            ))
             .is_some()
     }
 
     /// The mocked answer for the `attempt`-th call (from 0) of `state`.
-    fn answer(&self, machine: &str, case: &str, state: &str, attempt: u32) -> Option<Result<Value, TaskFailure>> {
-        let cases = self
-            .doc
-            .pointer(&format!("/StateMachines/{}/TestCases/{}", escape(machine), escape(case)))?;
+    fn answer(
+        &self,
+        machine: &str,
+        case: &str,
+        state: &str,
+        attempt: u32,
+    ) -> Option<Result<Value, TaskFailure>> {
+        let cases = self.doc.pointer(&format!(
+            "/StateMachines/{}/TestCases/{}",
+            escape(machine),
+            escape(case)
+        ))?;
         let response = cases.get(state)?.as_str()?;
-        let by_attempt = self.doc.get("MockedResponses")?.get(response)?.as_object()?;
+        let by_attempt = self
+            .doc
+            .get("MockedResponses")?
+            .get(response)?
+            .as_object()?;
         let r = by_attempt.iter().find_map(|(k, v)| {
             let (lo, hi) = attempt_range(k)?;
             (lo..=hi).contains(&attempt).then_some(v)
@@ -86,7 +105,9 @@ impl MockConfig {
         Some(match (r.get("Return"), r.get("Throw")) {
             (Some(v), _) => Ok(v.clone()),
             (None, Some(t)) => Err(TaskFailure::new(
-                t.get("Error").and_then(Value::as_str).unwrap_or("States.TaskFailed"),
+                t.get("Error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("States.TaskFailed"),
                 t.get("Cause").and_then(Value::as_str).unwrap_or_default(),
             )),
             (None, None) => return None,
@@ -112,7 +133,11 @@ impl TestCase {
     }
 
     /// The answer for the next call of `state`, when the test case mocks it.
-    pub(crate) fn next(&self, config: &MockConfig, state: &str) -> Option<Result<Value, TaskFailure>> {
+    pub(crate) fn next(
+        &self,
+        config: &MockConfig,
+        state: &str,
+    ) -> Option<Result<Value, TaskFailure>> {
         let mut calls = self.calls.lock().expect("calls");
         let n = calls.entry(state.to_string()).or_insert(0);
         let attempt = *n;
@@ -158,7 +183,10 @@ mod tests {
         // WHEN the state is called four times
         let answers: Vec<_> = (0..4).map(|_| case.next(&c, "Call")).collect();
         // THEN the first two throw, the third returns, the fourth has no mock
-        assert_eq!(answers[0], Some(Err(TaskFailure::new("Lambda.ServiceException", "busy"))));
+        assert_eq!(
+            answers[0],
+            Some(Err(TaskFailure::new("Lambda.ServiceException", "busy")))
+        );
         assert_eq!(answers[1], answers[0]);
         assert_eq!(answers[2], Some(Ok(json!({"ok": true}))));
         assert_eq!(answers[3], None);

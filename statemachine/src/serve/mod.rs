@@ -89,8 +89,8 @@ pub struct Endpoint {
 impl Endpoint {
     /// Binds `addr` (port 0 picks one), reads the store and starts serving.
     pub async fn start(addr: SocketAddr, opts: EndpointOptions) -> Result<Endpoint, String> {
-        let store = Store::open(opts.store_dir.as_deref())
-            .map_err(|e| format!("the store folder: {e}"))?;
+        let store =
+            Store::open(opts.store_dir.as_deref()).map_err(|e| format!("the store folder: {e}"))?;
         let shared = Arc::new(Shared {
             opts,
             store,
@@ -107,7 +107,10 @@ impl Endpoint {
         let app = Router::new()
             .route("/", post(dispatch).get(history::index_page))
             .route("/executions/{machine}/{name}/", get(history::view_page))
-            .route("/executions/{machine}/{name}/{asset}", get(history::view_asset))
+            .route(
+                "/executions/{machine}/{name}/{asset}",
+                get(history::view_asset),
+            )
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -158,7 +161,11 @@ impl Drop for Endpoint {
 
 /// The body of every successful answer.
 fn ok(v: Value) -> Response {
-    ([("content-type", "application/x-amz-json-1.0")], v.to_string()).into_response()
+    (
+        [("content-type", "application/x-amz-json-1.0")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 /// `POST /`: one action of the AWS JSON 1.0 protocol.
@@ -175,7 +182,9 @@ async fn dispatch(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     } else {
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return ApiError::serialization("the body is not a JSON object").into_response(),
+            Ok(_) => {
+                return ApiError::serialization("the body is not a JSON object").into_response()
+            }
             Err(e) => return ApiError::serialization(&e.to_string()).into_response(),
         }
     };
@@ -259,7 +268,9 @@ pub(crate) fn now() -> f64 {
 pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 80
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -268,12 +279,18 @@ pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// Page tokens: the offset, as opaque text.
-pub(crate) fn page(items_len: usize, req: Req<'_>, default_max: u64) -> Result<(usize, usize, Option<String>), ApiError> {
+pub(crate) fn page(
+    items_len: usize,
+    req: Req<'_>,
+    default_max: u64,
+) -> Result<(usize, usize, Option<String>), ApiError> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let max = match req.opt_u64("maxResults")? {
         None | Some(0) => default_max,
-        Some(m) if m > 1000 => return Err(ApiError::validation("'maxResults' must be at most 1000")),
+        Some(m) if m > 1000 => {
+            return Err(ApiError::validation("'maxResults' must be at most 1000"))
+        }
         Some(m) => m,
     } as usize;
     let start = match req.opt_str("nextToken")? {
@@ -321,10 +338,16 @@ impl Shared {
     }
 
     pub(crate) fn save(&self, e: &StoredExecution) -> Result<(), ApiError> {
-        self.store.save_execution(e).map_err(|w| ApiError::store(&w))
+        self.store
+            .save_execution(e)
+            .map_err(|w| ApiError::store(&w))
     }
 
-    pub(crate) fn put_execution(&self, rec: ExecutionRecord, history: Vec<crate::HistoryEvent>) -> StoredExecution {
+    pub(crate) fn put_execution(
+        &self,
+        rec: ExecutionRecord,
+        history: Vec<crate::HistoryEvent>,
+    ) -> StoredExecution {
         let stored = StoredExecution {
             record: rec,
             history: Arc::new(Mutex::new(history)),

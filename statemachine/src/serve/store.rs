@@ -94,14 +94,24 @@ impl Store {
     }
 
     fn machine_file(&self, name: &str) -> Option<PathBuf> {
-        Some(self.dir.as_ref()?.join("state-machines").join(format!("{name}.json")))
+        Some(
+            self.dir
+                .as_ref()?
+                .join("state-machines")
+                .join(format!("{name}.json")),
+        )
     }
 
     fn execution_file(&self, rec: &ExecutionRecord) -> Option<PathBuf> {
         // Names are [A-Za-z0-9_-] only (checked when created), so they are safe file names.
         let machine = rec.state_machine_arn.rsplit(':').next().unwrap_or_default();
         let machine = machine.split('#').next().unwrap_or(machine);
-        Some(self.dir.as_ref()?.join("executions").join(format!("{machine}.{}.json", rec.name)))
+        Some(
+            self.dir
+                .as_ref()?
+                .join("executions")
+                .join(format!("{machine}.{}.json", rec.name)),
+        )
     }
 
     pub(crate) fn save_machine(&self, m: &MachineRecord) -> Result<(), String> {
@@ -113,14 +123,21 @@ impl Store {
 
     pub(crate) fn delete_machine(&self, name: &str) -> Result<(), String> {
         match self.machine_file(name) {
-            Some(f) if f.exists() => std::fs::remove_file(&f).map_err(|e| format!("{}: {e}", f.display())),
+            Some(f) if f.exists() => {
+                std::fs::remove_file(&f).map_err(|e| format!("{}: {e}", f.display()))
+            }
             _ => Ok(()),
         }
     }
 
     pub(crate) fn save_execution(&self, e: &StoredExecution) -> Result<(), String> {
-        let Some(f) = self.execution_file(&e.record) else { return Ok(()) };
-        let history = aws::to_aws(&e.history.lock().expect("history"), crate::exec::LOCAL_REGION);
+        let Some(f) = self.execution_file(&e.record) else {
+            return Ok(());
+        };
+        let history = aws::to_aws(
+            &e.history.lock().expect("history"),
+            crate::exec::LOCAL_REGION,
+        );
         let file = ExecutionFile {
             execution: e.record.clone(),
             history,
@@ -132,16 +149,22 @@ impl Store {
     /// the second list and left where they are.
     pub(crate) fn load(&self) -> (Vec<MachineRecord>, Vec<StoredExecution>, Vec<String>) {
         let (mut machines, mut executions, mut bad) = (Vec::new(), Vec::new(), Vec::new());
-        let Some(dir) = &self.dir else { return (machines, executions, bad) };
+        let Some(dir) = &self.dir else {
+            return (machines, executions, bad);
+        };
         for f in json_files(&dir.join("state-machines")) {
-            match std::fs::read(&f).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            match std::fs::read(&f)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+            {
                 Some(m) => machines.push(m),
                 None => bad.push(f.display().to_string()),
             }
         }
         for f in json_files(&dir.join("executions")) {
-            let parsed: Option<ExecutionFile> =
-                std::fs::read(&f).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            let parsed: Option<ExecutionFile> = std::fs::read(&f)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
             match parsed.and_then(|p| Some((p.execution, aws::from_aws(&p.history).ok()?))) {
                 Some((record, history)) => executions.push(StoredExecution {
                     record,

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use statemachine::serve::{Endpoint, EndpointOptions, MockConfig};
 use statemachine::{LambdaEndpointInvoker, TaskInvoker};
 
-use crate::local_run::{in_process_invoker, save_report_counter, start_services, RunConfig, Services};
+use crate::local_run::{
+    in_process_invoker, save_report_counter, start_services, RunConfig, Services,
+};
 
 /// A running endpoint and the servers its functions use.
 pub struct PipelineEndpoint {
@@ -60,7 +62,10 @@ pub async fn start(config: EndpointConfig) -> Result<PipelineEndpoint, String> {
 impl PipelineEndpoint {
     /// Where the embedded S3 server keeps `bucket/key`, when it is in use.
     pub fn object_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
-        self.services.s3.as_ref().map(|s3| s3.object_path(bucket, key))
+        self.services
+            .s3
+            .as_ref()
+            .map(|s3| s3.object_path(bucket, key))
     }
 }
 

@@ -37,9 +37,17 @@ pub(crate) async fn cmd_serve(args: &[String]) -> Result<ExitCode, String> {
     let (mut wait_scale, mut lambda, mut mocks) = (0.0, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
         match a.as_str() {
-            "--port" => port = value()?.parse().map_err(|_| "--port needs a number".to_string())?,
+            "--port" => {
+                port = value()?
+                    .parse()
+                    .map_err(|_| "--port needs a number".to_string())?
+            }
             "--store" => store = Some(PathBuf::from(value()?)),
             "--memory" => store = None,
             "--wait-scale" => {
@@ -80,7 +88,11 @@ pub(crate) async fn cmd_test_state(args: &[String]) -> Result<ExitCode, String> 
     let mut lambda = None;
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
         match a.as_str() {
             "--state" => req["stateName"] = json!(value()?),
             "--input" => req["input"] = json!(value()?),
@@ -88,20 +100,33 @@ pub(crate) async fn cmd_test_state(args: &[String]) -> Result<ExitCode, String> 
             "--inspection-level" => req["inspectionLevel"] = json!(value()?),
             "--lambda-endpoint" => lambda = Some(value()?),
             "--mock" => {
-                let m: Value = serde_json::from_str(&value()?).map_err(|e| format!("--mock is not JSON: {e}"))?;
+                let m: Value = serde_json::from_str(&value()?)
+                    .map_err(|e| format!("--mock is not JSON: {e}"))?;
                 req["mock"] = m;
             }
             other => return Err(format!("asl test-state: unknown option {other}\n\n{USAGE}")),
         }
     }
-    if req.get("stateName").is_none() && serde_json::from_str::<Value>(&definition).ok().and_then(|d| d.get("States").cloned()).is_some() {
-        return Err("asl test-state: FILE is a whole state machine; name the state with --state NAME".into());
+    if req.get("stateName").is_none()
+        && serde_json::from_str::<Value>(&definition)
+            .ok()
+            .and_then(|d| d.get("States").cloned())
+            .is_some()
+    {
+        return Err(
+            "asl test-state: FILE is a whole state machine; name the state with --state NAME"
+                .into(),
+        );
     }
     match test_state_answer(&req, functions(lambda).as_ref()).await {
         Ok(answer) => {
             println!("{}", serde_json::to_string_pretty(&answer).expect("json"));
             let failed = answer["status"] == "FAILED";
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Err(e) => Err(format!("asl test-state: {}: {}", e.code, e.message)),
     }

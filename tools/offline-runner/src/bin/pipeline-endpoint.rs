@@ -42,7 +42,11 @@ async fn main() -> ExitCode {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         let parsed: Result<(), String> = (|| {
             match arg.as_str() {
-                "--port" => port = value("--port")?.parse().map_err(|_| "--port needs a number")?,
+                "--port" => {
+                    port = value("--port")?
+                        .parse()
+                        .map_err(|_| "--port needs a number")?
+                }
                 "--store" => store = PathBuf::from(value("--store")?),
                 "--work-dir" => run.work_dir = PathBuf::from(value("--work-dir")?),
                 "--wait-scale" => {
@@ -52,9 +56,17 @@ async fn main() -> ExitCode {
                         .filter(|s| s.is_finite() && *s >= 0.0)
                         .ok_or("--wait-scale needs a number ≥ 0")?
                 }
-                "--rows" => run.sim.csv.rows = value("--rows")?.parse().map_err(|_| "--rows needs a number")?,
+                "--rows" => {
+                    run.sim.csv.rows = value("--rows")?
+                        .parse()
+                        .map_err(|_| "--rows needs a number")?
+                }
                 "--lambda-endpoint" => run.lambda_endpoint = Some(value("--lambda-endpoint")?),
-                "--mock-config" => mocks = Some(MockConfig::from_path(&PathBuf::from(value("--mock-config")?))?),
+                "--mock-config" => {
+                    mocks = Some(MockConfig::from_path(&PathBuf::from(value(
+                        "--mock-config",
+                    )?))?)
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -82,7 +94,10 @@ async fn main() -> ExitCode {
         }
     };
     let url = served.endpoint.url();
-    eprintln!("Step Functions endpoint: {url}  (store {})", store.display());
+    eprintln!(
+        "Step Functions endpoint: {url}  (store {})",
+        store.display()
+    );
     eprintln!("  executions and their views: {url}/");
     if let Some(p) = served.object_path("site", "index.html") {
         eprintln!("  published page (after a run): {}", p.display());
