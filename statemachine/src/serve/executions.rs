@@ -1,49 +1,18 @@
 //! Execution actions: start (Standard in the background, Express in the
-//! request), describe, list, stop and redrive; and the run itself, whose
-//! events are visible through `GetExecutionHistory` as they happen.
+//! request), describe, list and stop. The run itself is `run.rs`, a redrive
+//! `redrive.rs`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
 use super::errors::ApiError;
-use super::invoker::ExecutionInvoker;
 use super::machines::{machine_arn_name, parse_definition};
-use super::mocks::TestCase;
+use super::redrive::redrivable;
+use super::run::{append_end_event, run, spawn, Launch};
 use super::store::{newest_first, ExecutionRecord, StoredExecution};
 use super::{check_name, now, page, Req, Shared};
 use crate::exec::{local_arn, MAX_PAYLOAD_BYTES};
-use crate::history::{HistoryEvent, Observer};
-use crate::{execute, Execution, RunOptions, StateMachine};
-
-/// Copies each event into the stored history as it is recorded; after a
-/// redrive, numbered on from the events before it.
-struct Live {
-    history: Arc<Mutex<Vec<HistoryEvent>>>,
-    base: u64,
-}
-
-impl Live {
-    fn renumber(&self, e: &HistoryEvent) -> HistoryEvent {
-        let mut e = e.clone();
-        if self.base > 0 {
-            if e.event_type == "ExecutionStarted" {
-                e.event_type = "ExecutionRedriven";
-                e.input = None;
-            }
-            e.id += self.base;
-            e.previous_event_id += self.base;
-        }
-        e
-    }
-}
-
-impl Observer for Live {
-    fn on_event(&self, event: &HistoryEvent) {
-        let e = self.renumber(event);
-        self.history.lock().expect("history").push(e);
-    }
-}
 
 /// The input text checked as `StartExecution` checks it.
 fn parse_input(req: Req<'_>) -> Result<(String, Value), ApiError> {
@@ -57,15 +26,6 @@ fn parse_input(req: Req<'_>) -> Result<(String, Value), ApiError> {
     let v = serde_json::from_str(text)
         .map_err(|e| ApiError::invalid_execution_input(&e.to_string()))?;
     Ok((text.to_string(), v))
-}
-
-/// Where a run starts: the first time, or again after a failure.
-struct Launch {
-    machine: StateMachine,
-    input: Value,
-    start_at: Option<String>,
-    prior: Vec<HistoryEvent>,
-    wait_scale: f64,
 }
 
 pub(crate) fn start(
@@ -137,101 +97,6 @@ pub(crate) fn start(
         },
     );
     Ok(json!({"executionArn": arn, "startDate": start_date}))
-}
-
-/// Runs `launch` in the background; the record is updated when it ends.
-fn spawn(shared: Arc<Shared>, stored: StoredExecution, launch: Launch) {
-    let arn = stored.record.execution_arn.clone();
-    let mut running = shared.running.lock().expect("running");
-    let task_shared = shared.clone();
-    let handle = tokio::spawn(async move {
-        let shared = task_shared;
-        let execution = run(&shared, &stored, launch).await;
-        finish(&shared, &stored.record.execution_arn, execution);
-    });
-    running.insert(arn, handle.abort_handle());
-}
-
-/// One run on the executor.
-async fn run(
-    shared: &Shared,
-    stored: &StoredExecution,
-    launch: Launch,
-) -> (Execution, Vec<HistoryEvent>, u64) {
-    let rec = &stored.record;
-    let base = launch.prior.len() as u64;
-    let observer = Arc::new(Live {
-        history: stored.history.clone(),
-        base,
-    });
-    let mocks = match (&shared.opts.mocks, &rec.test_case) {
-        (Some(config), Some(case)) => {
-            let (machine, _) = machine_arn_name(&rec.state_machine_arn).unwrap_or_default();
-            let calls = shared
-                .test_cases
-                .lock()
-                .expect("test cases")
-                .entry(rec.execution_arn.clone())
-                .or_insert_with(|| Arc::new(TestCase::new(machine, case)))
-                .clone();
-            Some((config, calls))
-        }
-        _ => None,
-    };
-    let invoker = ExecutionInvoker {
-        functions: shared.opts.functions.clone(),
-        mocks,
-        callbacks: shared.callbacks.clone(),
-    };
-    let machine_name = rec
-        .state_machine_arn
-        .rsplit(':')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let options = RunOptions {
-        wait_scale: launch.wait_scale,
-        observer: Some(observer.clone()),
-        execution_name: Some(rec.name.clone()),
-        state_machine_name: machine_name,
-        execution_arn: Some(rec.execution_arn.clone()),
-        state_machine_arn: Some(rec.state_machine_arn.clone()),
-        start_at: launch.start_at,
-        redrive_count: rec.redrive_count,
-        ..Default::default()
-    };
-    let execution = execute(&launch.machine, launch.input, &invoker, options).await;
-    let mut history = launch.prior;
-    history.extend(execution.history.iter().map(|e| observer.renumber(e)));
-    (execution, history, base)
-}
-
-/// Records how a run ended, unless it was stopped meanwhile.
-fn finish(
-    shared: &Shared,
-    arn: &str,
-    (execution, history, _): (Execution, Vec<HistoryEvent>, u64),
-) {
-    shared.running.lock().expect("running").remove(arn);
-    let mut all = shared.executions.lock().expect("executions");
-    let Some(stored) = all.get_mut(arn) else {
-        return;
-    };
-    if stored.record.status != "RUNNING" {
-        return;
-    }
-    let r = &mut stored.record;
-    r.status = execution.status.as_aws().to_string();
-    r.stop_date = Some(now());
-    r.output = execution.output.as_ref().map(Value::to_string);
-    r.error = execution.error.clone();
-    r.cause = execution.cause.clone();
-    *stored.history.lock().expect("history") = history;
-    let stored = stored.clone();
-    drop(all);
-    if let Err(e) = shared.save(&stored) {
-        eprintln!("asl serve: {}", e.message);
-    }
 }
 
 /// `StartSyncExecution`: an Express state machine, run to its end in the request.
@@ -316,14 +181,6 @@ pub(crate) async fn start_sync(
     Ok(out)
 }
 
-fn redrivable(r: &ExecutionRecord) -> Result<(), &'static str> {
-    match r.status.as_str() {
-        "FAILED" | "TIMED_OUT" | "ABORTED" => Ok(()),
-        "RUNNING" => Err("it is still running"),
-        _ => Err("it succeeded"),
-    }
-}
-
 /// `DescribeExecution`'s answer for a record.
 fn description(r: &ExecutionRecord) -> Value {
     let mut out = json!({
@@ -368,7 +225,7 @@ pub(crate) fn describe(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError>
     Ok(description(&shared.execution(arn)?.record))
 }
 
-fn check_execution_arn(arn: &str) -> Result<(), ApiError> {
+pub(crate) fn check_execution_arn(arn: &str) -> Result<(), ApiError> {
     let ok = arn.starts_with("arn:aws:states:") && arn.contains(":execution:");
     if ok {
         Ok(())
@@ -478,90 +335,4 @@ pub(crate) fn stop(shared: &Shared, req: Req<'_>) -> Result<Value, ApiError> {
         shared.save(&stored)?;
     }
     Ok(json!({ "stopDate": stop_date }))
-}
-
-/// Adds the event that ends an execution that did not end by itself.
-fn append_end_event(stored: &mut StoredExecution, ty: &'static str) {
-    let mut h = stored.history.lock().expect("history");
-    let last = h.last().map_or(0, |e| e.id);
-    let mut ev = HistoryEvent::new(ty);
-    ev.id = last + 1;
-    ev.previous_event_id = last;
-    let t = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    ev.timestamp = Arc::from(t.as_str());
-    ev.error = stored.record.error.clone();
-    ev.cause = stored.record.cause.clone();
-    h.push(ev);
-}
-
-/// A store read back after a stop: what was running is recorded as aborted.
-pub(crate) fn abort_on_restart(stored: &mut StoredExecution) {
-    let r = &mut stored.record;
-    r.status = "ABORTED".into();
-    r.stop_date = Some(now());
-    r.error = Some("States.Runtime".into());
-    r.cause =
-        Some("The local endpoint stopped while this execution ran; redrive it to go on.".into());
-    append_end_event(stored, "ExecutionAborted");
-}
-
-pub(crate) fn redrive(
-    shared: &Arc<Shared>,
-    req: Req<'_>,
-    wait_scale: Option<f64>,
-) -> Result<Value, ApiError> {
-    let arn = req.str("executionArn")?;
-    check_execution_arn(arn)?;
-    let old = shared.execution(arn)?;
-    if let Err(why) = redrivable(&old.record) {
-        return Err(ApiError::execution_not_redrivable(arn, why));
-    }
-    let machine = parse_definition(&old.record.definition)?;
-    let prior: Vec<HistoryEvent> = old.history.lock().expect("history").clone();
-    // Again from the top-level state that was running when it failed, on the
-    // input that state had (Map and Parallel states run whole again).
-    let restart = prior.iter().rev().find(|e| {
-        e.event_type.ends_with("StateEntered")
-            && e.state_name
-                .as_deref()
-                .is_some_and(|n| machine.state(n).is_some())
-    });
-    let (start_at, input) = match restart {
-        Some(e) => (
-            e.state_name.as_deref().map(str::to_string),
-            e.input.as_deref().cloned().unwrap_or(Value::Null),
-        ),
-        None => (
-            None,
-            serde_json::from_str(&old.record.input).unwrap_or(Value::Null),
-        ),
-    };
-    let redrive_date = now();
-    let wait_scale = wait_scale.unwrap_or(old.record.wait_scale);
-    let stored = {
-        let mut all = shared.executions.lock().expect("executions");
-        let s = all.get_mut(arn).expect("looked up above");
-        let r = &mut s.record;
-        r.status = "RUNNING".into();
-        r.redrive_count += 1;
-        r.redrive_date = Some(redrive_date);
-        r.stop_date = None;
-        r.output = None;
-        r.error = None;
-        r.cause = None;
-        s.clone()
-    };
-    shared.save(&stored)?;
-    spawn(
-        shared.clone(),
-        stored,
-        Launch {
-            machine,
-            input,
-            start_at,
-            prior,
-            wait_scale,
-        },
-    );
-    Ok(json!({ "redriveDate": redrive_date }))
 }

@@ -11,7 +11,8 @@
 //!   the dispatch of an action to its handler;
 //! - `errors.rs`: every error answer (AWS's `__type` and message);
 //! - `machines.rs`: state machine actions and `ValidateStateMachineDefinition`;
-//! - `executions.rs`: start, describe, list, stop, redrive, and the run itself;
+//! - `executions.rs`: start, describe, list, stop; `redrive.rs`: redrive;
+//! - `run.rs`: an execution run in the background, its history live;
 //! - `history.rs`: `GetExecutionHistory` (pages, `reverseOrder`,
 //!   `includeExecutionData`) and the execution view page;
 //! - `tasks.rs`: `SendTaskSuccess`/`Failure`/`Heartbeat` and `TestState`;
@@ -27,6 +28,8 @@ mod history;
 mod invoker;
 mod machines;
 mod mocks;
+mod redrive;
+mod run;
 mod store;
 mod tasks;
 
@@ -207,7 +210,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         "DescribeStateMachineForExecution" => executions::describe_machine_for(&shared, r),
         "ListExecutions" => executions::list(&shared, r),
         "StopExecution" => executions::stop(&shared, r),
-        "RedriveExecution" => executions::redrive(&shared, r, wait_scale),
+        "RedriveExecution" => redrive::redrive(&shared, r, wait_scale),
         "GetExecutionHistory" => history::get(&shared, r),
         "SendTaskSuccess" => tasks::send_success(&shared, r),
         "SendTaskFailure" => tasks::send_failure(&shared, r),
@@ -320,7 +323,7 @@ impl Shared {
         let mut e = self.executions.lock().expect("executions");
         for mut stored in executions {
             if stored.record.status == "RUNNING" {
-                executions::abort_on_restart(&mut stored);
+                run::abort_on_restart(&mut stored);
                 let _ = self.store.save_execution(&stored);
             }
             e.insert(stored.record.execution_arn.clone(), stored);
