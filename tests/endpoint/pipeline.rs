@@ -1,4 +1,4 @@
-//! The pipeline through the endpoint, and TestState on its states.
+//! The pipeline through the endpoint, and TestState.
 
 use super::*;
 
@@ -239,5 +239,42 @@ async fn test_state_runs_the_pipelines_choice_and_a_mocked_task_as_aws_answers()
     assert_eq!(
         caught.output.as_deref(),
         Some(r#"{"id":1,"error":{"Error":"Other","Cause":"why"}}"#)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_state_reads_the_given_variables_and_context() {
+    // GIVEN a Pass state that reads a variable and the context object
+    let dir = tempfile::tempdir().unwrap();
+    let served = start(dir.path(), None, None).await;
+    let c = client(&served.endpoint.url()).await;
+    let pass = r#"{"Type": "Pass", "End": true,
+        "Parameters": {"limit.$": "$limit", "run.$": "$$.Execution.Name", "state.$": "$$.State.Name"},
+        "Assign": {"seen.$": "$.run"}}"#;
+    // WHEN TestState is given variables and a context at TRACE
+    let answer = c
+        .test_state()
+        .definition(pass)
+        .input(r#"{"id": 9}"#)
+        .variables(r#"{"limit": 5}"#)
+        .context(r#"{"Execution": {"Name": "nightly-42"}}"#)
+        .inspection_level(InspectionLevel::Trace)
+        .send()
+        .await
+        .unwrap();
+    // THEN the output used them, and the variables after the state are shown
+    assert_eq!(answer.status.unwrap().as_str(), "SUCCEEDED");
+    assert_eq!(answer.next_state, None);
+    let out: Value = serde_json::from_str(answer.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        out,
+        json!({"limit": 5, "run": "nightly-42", "state": "TestState"})
+    );
+    let data = answer.inspection_data.unwrap();
+    let vars: Value = serde_json::from_str(data.variables.as_deref().unwrap()).unwrap();
+    assert_eq!(vars, json!({"limit": 5, "seen": "nightly-42"}));
+    assert_eq!(
+        data.after_parameters.as_deref(),
+        Some(r#"{"limit":5,"run":"nightly-42","state":"TestState"}"#)
     );
 }
