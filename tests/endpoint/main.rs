@@ -63,6 +63,7 @@ async fn start(work_dir: &Path, store: Option<&Path>, mocks: Option<Value>) -> P
         store_dir: store.map(Path::to_path_buf),
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         mocks: mocks.map(|m| MockConfig::from_value(m).expect("mock config")),
+        log: false,
     })
     .await
     .expect("the endpoint starts")

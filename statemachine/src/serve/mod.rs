@@ -67,6 +67,9 @@ pub struct EndpointOptions {
     pub functions: Arc<dyn TaskInvoker>,
     /// Step Functions Local's mock configuration file, if one is given.
     pub mocks: Option<MockConfig>,
+    /// Print a line to stderr as each execution ends (its ARN, status, time,
+    /// error and cause).
+    pub log: bool,
 }
 
 /// What the handlers share.

@@ -147,6 +147,16 @@ fn finish(
     if let Err(e) = shared.save(&stored) {
         eprintln!("asl serve: {}", e.message);
     }
+    if shared.opts.log {
+        let r = &stored.record;
+        let took = r.stop_date.unwrap_or(r.start_date) - r.redrive_date.unwrap_or(r.start_date);
+        let why = match (&r.error, &r.cause) {
+            (Some(e), Some(c)) => format!(": {e}: {c}"),
+            (Some(e), None) => format!(": {e}"),
+            _ => String::new(),
+        };
+        eprintln!("{} {} in {took:.2} s{why}", r.execution_arn, r.status);
+    }
 }
 
 /// Adds the event that ends an execution that did not end by itself.

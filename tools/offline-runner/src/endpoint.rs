@@ -31,6 +31,8 @@ pub struct EndpointConfig {
     pub store_dir: Option<PathBuf>,
     pub addr: SocketAddr,
     pub mocks: Option<MockConfig>,
+    /// Print a line as each execution ends.
+    pub log: bool,
 }
 
 /// Starts the services, the functions and the endpoint.
@@ -49,6 +51,7 @@ pub async fn start(config: EndpointConfig) -> Result<PipelineEndpoint, String> {
             wait_scale: config.run.wait_scale,
             functions,
             mocks: config.mocks,
+            log: config.log,
         },
     )
     .await?;

@@ -67,6 +67,7 @@ pub(crate) async fn cmd_serve(args: &[String]) -> Result<ExitCode, String> {
         wait_scale,
         functions: functions(lambda),
         mocks,
+        log: true,
     };
     let endpoint = Endpoint::start(SocketAddr::from(([127, 0, 0, 1], port)), opts).await?;
     eprintln!(

@@ -85,6 +85,7 @@ async fn main() -> ExitCode {
         store_dir: Some(store.clone()),
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         mocks,
+        log: true,
     };
     let served = match endpoint::start(config).await {
         Ok(s) => s,
