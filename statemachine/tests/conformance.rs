@@ -45,13 +45,11 @@ async fn given_the_aws_recorded_corpus_when_replayed_then_every_case_passes() {
     println!("FAILED cases with AWS's exact cause: {all_c}/{all_ct} ({cm}/{ct} JSONPath)");
     println!("histories with AWS's shape: JSONPath {hp}/{hpt}, JSONata {hj}/{hjt}");
     assert!(total > 0, "no JSONPath cases found in {}", dir.display());
-    // Today's figures (README); the five that differ are Parallel states whose
-    // recorded histories list none of their branches' events.
-    assert!(
-        hp + hj >= 291 || hpt + hjt < 296,
-        "histories with AWS's shape fell to {} of {}",
-        hp + hj,
-        hpt + hjt
+    // Every recorded history has AWS's shape (README).
+    assert_eq!(
+        (hp, hj),
+        (hpt, hjt),
+        "histories with AWS's shape: JSONPath {hp} of {hpt}, JSONata {hj} of {hjt}"
     );
     assert!(
         all_c * 100 >= all_ct * 95,

@@ -240,6 +240,7 @@ impl<'a> Runner<'a> {
             opts: options,
             recorder: Mutex::new(Recorder::default()),
             full: Default::default(),
+            fail_states: Default::default(),
             paths: Mutex::new(ParseCache::default()),
             calls: Mutex::new(ParseCache::default()),
             exprs: Mutex::new(ParseCache::default()),

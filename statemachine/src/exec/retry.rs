@@ -3,6 +3,8 @@
 //! backoff, `MaxDelaySeconds` and full jitter), then the first matching
 //! catcher; only catchable failures reach them.
 
+use std::sync::atomic::Ordering;
+
 use serde_json::Value;
 
 use super::failure::{error_matches, Failure, FailureKind};
@@ -28,6 +30,7 @@ impl Runner<'_> {
             .get("Catch")
             .and_then(Value::as_array)
             .map_or(&[], Vec::as_slice);
+        let fails_before = self.fail_states.load(Ordering::Relaxed);
         let mut attempts = vec![0u32; retriers.len()];
         let mut retry_count = 0u32;
         loop {
@@ -77,10 +80,14 @@ impl Runner<'_> {
                     continue;
                 }
             }
-            // Map and Parallel record their failure once, when no retry follows.
+            // Map and Parallel record their failure once, when no retry
+            // follows; a Parallel only when a branch ended in a Fail state,
+            // as AWS's recorded histories have it (PARALLEL_BRANCH, runner.rs).
             let failed_event = match st.kind {
                 StateType::Map => Some("MapStateFailed"),
-                StateType::Parallel => Some("ParallelStateFailed"),
+                StateType::Parallel if self.fail_states.load(Ordering::Relaxed) > fails_before => {
+                    Some("ParallelStateFailed")
+                }
                 _ => None,
             };
             if let Some(ty) = failed_event {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +53,8 @@ impl Scope {
 #[derive(Default)]
 pub(super) struct Recorder {
     pub(super) events: Vec<HistoryEvent>,
+    /// Events of Parallel branches, counted but not recorded.
+    unrecorded: usize,
     timestamps: TimestampCache,
 }
 
@@ -64,6 +66,9 @@ pub(super) struct Runner<'a> {
     /// An event was left out: the history reached its quota. Read at every
     /// state and wait, so kept outside the recorder's lock.
     pub(super) full: AtomicBool,
+    /// `FailStateEntered` events recorded so far: a Parallel state records
+    /// `ParallelStateFailed` only when a branch failed in a Fail state.
+    pub(super) fail_states: AtomicUsize,
     /// Parsed JSONPath texts of the definition.
     pub(super) paths: Mutex<ParseCache<JsonPath>>,
     /// Parsed intrinsic calls of the definition.
@@ -104,6 +109,18 @@ tokio::task_local! {
     /// Set while a Distributed Map's child execution runs: its events belong
     /// to the child's own history, not to this one.
     pub(super) static CHILD_EXECUTION: ();
+    /// Set while a Parallel state's branches run. AWS's recorded histories
+    /// (every Parallel case of the conformance corpus: Pass, Task, Fail and
+    /// nested Parallel states in branches, succeeding, failing, retried and
+    /// caught) list none of a branch's events but its Parallel states'
+    /// `ParallelStateStarted` and its `FailStateEntered`; Map iterations'
+    /// events, by contrast, are all there.
+    pub(super) static PARALLEL_BRANCH: ();
+}
+
+/// The events a Parallel branch's history keeps (see [`PARALLEL_BRANCH`]).
+fn kept_in_branch(event_type: &str) -> bool {
+    matches!(event_type, "ParallelStateStarted" | "FailStateEntered")
 }
 
 impl Runner<'_> {
@@ -116,18 +133,29 @@ impl Runner<'_> {
         if CHILD_EXECUTION.try_with(|_| ()).is_ok() {
             return (0, self.clock.elapsed());
         }
+        let hidden = PARALLEL_BRANCH.try_with(|_| ()).is_ok() && !kept_in_branch(ev.event_type);
+        if ev.event_type == "FailStateEntered" {
+            self.fail_states.fetch_add(1, Ordering::Relaxed);
+        }
         let mut r = self.recorder.lock().expect("history");
         // The last place is kept for the event that ends the execution.
         let terminal = matches!(
             ev.event_type,
             "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut"
         );
+        // Events left out of a Parallel branch's history still count, so
+        // that an endless loop in a branch ends at the quota too.
+        let counted = r.events.len() + r.unrecorded;
         let full = self.full.load(Ordering::Relaxed);
-        if full || (!terminal && r.events.len() + 1 >= self.opts.max_history_events) {
+        if full || (!terminal && counted + 1 >= self.opts.max_history_events) {
             self.full.store(true, Ordering::Relaxed);
             if !terminal || r.events.len() >= self.opts.max_history_events {
                 return (0, self.clock.elapsed());
             }
+        }
+        if hidden {
+            r.unrecorded += 1;
+            return (0, self.clock.elapsed());
         }
         ev.id = r.events.len() as u64 + 1;
         ev.previous_event_id = r.events.len() as u64;
@@ -239,7 +267,8 @@ impl Runner<'_> {
     /// and a callback finds its task. Opaque to callers, as on AWS.
     pub(super) fn task_token(&self, sc: &StateCtx<'_>) -> Option<String> {
         use base64::Engine as _;
-        if !sc.state.resource_text().ends_with(".waitForTaskToken") {
+        let resource = sc.state.get("Resource").and_then(Value::as_str);
+        if !resource.is_some_and(|r| r.ends_with(".waitForTaskToken")) {
             return None;
         }
         let id = self.execution["Id"].as_str().unwrap_or_default();

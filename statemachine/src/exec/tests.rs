@@ -4,7 +4,7 @@ use super::*;
 use std::time::Instant;
 
 use super::size::{json_len, json_len_bound};
-use crate::invoke::{FnInvoker, MockInvoker, TaskFailure};
+use crate::invoke::{FnInvoker, MockInvoker, MockResult, TaskFailure};
 
 fn machine(def: Value) -> StateMachine {
     StateMachine::from_value(def).unwrap()
@@ -206,6 +206,67 @@ async fn given_a_parallel_state_when_run_then_branch_outputs_form_an_array_in_or
 }
 
 #[tokio::test]
+async fn given_a_parallel_whose_branch_task_fails_when_caught_then_the_history_keeps_only_what_aws_records(
+) {
+    // GIVEN a Parallel with a Pass branch and a Task branch whose call fails, caught
+    let m = machine(json!({"StartAt": "Par", "States": {
+        "Par": {"Type": "Parallel", "Next": "Done",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
+            "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+                {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "f", "End": true}}}]},
+        "Done": {"Type": "Succeed"}}}));
+    let mocks = MockInvoker::new();
+    mocks.push("T", MockResult::Failure(TaskFailure::new("Boom", "no")));
+    // WHEN it runs
+    let e = execute(&m, json!({}), &mocks, fast()).await;
+    // THEN no branch event is recorded, nor ParallelStateFailed (no Fail state ended a branch)
+    assert_eq!(
+        types(&e),
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "ParallelStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn given_a_parallel_whose_branch_ends_in_a_fail_state_then_fail_state_entered_and_parallel_state_failed_are_recorded(
+) {
+    // GIVEN a Parallel with a nested Parallel and a branch that ends in a Fail state
+    let m = machine(
+        json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true,
+        "Branches": [
+            {"StartAt": "In", "States": {"In": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}]}}},
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}]}}}),
+    );
+    // WHEN it runs
+    let e = execute(&m, json!({}), &MockInvoker::new(), fast()).await;
+    // THEN the nested Parallel's start and the Fail state's entry are the branch events kept
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    let mut kept = types(&e);
+    kept.sort_unstable();
+    assert_eq!(
+        kept,
+        [
+            "ExecutionFailed",
+            "ExecutionStarted",
+            "FailStateEntered",
+            "ParallelStateEntered",
+            "ParallelStateFailed",
+            "ParallelStateStarted",
+            "ParallelStateStarted"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn given_a_result_over_256_kib_when_a_task_returns_it_then_data_limit_exceeded_is_catchable()
 {
     let m = machine(json!({"StartAt": "T", "States": {
@@ -315,7 +376,7 @@ async fn given_a_history_quota_when_the_last_event_is_execution_succeeded_then_t
 }
 
 #[tokio::test]
-async fn given_an_endless_loop_inside_a_caught_parallel_when_run_then_it_fails_at_25000_events_and_no_catch_hides_it(
+async fn given_an_endless_loop_inside_a_caught_parallel_when_run_then_it_fails_at_the_event_quota_and_no_catch_hides_it(
 ) {
     let m = machine(json!({"StartAt": "Par", "States": {
         "Par": {"Type": "Parallel", "Branches": [{"StartAt": "Loop", "States": {
@@ -324,9 +385,10 @@ async fn given_an_endless_loop_inside_a_caught_parallel_when_run_then_it_fails_a
         "Caught": {"Type": "Succeed"}}}));
     let e = execute(&m, json!({}), &MockInvoker::new(), fast()).await;
     assert_eq!(e.status, ExecutionStatus::Failed);
-    assert_eq!(e.history.len(), MAX_HISTORY_EVENTS);
+    // The branch's events are not in the history (as on AWS) but count toward the quota.
     let last = e.history.last().unwrap();
-    assert_eq!((last.event_type, last.id), ("ExecutionFailed", 25_000));
+    assert_eq!(last.event_type, "ExecutionFailed");
+    assert_eq!(last.id as usize, e.history.len());
     assert_eq!(
         last.cause.as_deref(),
         Some("The execution reached the maximum execution history size of 25000 events.")

@@ -1,6 +1,8 @@
 //! Parallel: every branch on the same input (JSONata: its `Arguments`, else
 //! the input), all at once, each in its own copy of the variables; the
-//! result is the array of their outputs, in branch order.
+//! result is the array of their outputs, in branch order. The history keeps
+//! what AWS's recorded ones keep of the branches (see `PARALLEL_BRANCH` in
+//! `runner.rs`).
 
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use serde_json::Value;
 
 use crate::exec::failure::Failure;
 use crate::exec::jsonata::StatesVar;
-use crate::exec::runner::{Runner, Scope, StateCtx};
+use crate::exec::runner::{Runner, Scope, StateCtx, PARALLEL_BRANCH};
 
 impl Runner<'_> {
     pub(in crate::exec) async fn parallel_attempt(
@@ -38,14 +40,18 @@ impl Runner<'_> {
         let branches = st.branches.iter().map(|b| {
             let mut inner = scope.clone();
             let input = input.clone();
-            async move { self.run_machine(b, input, &mut inner).await }
+            async move {
+                PARALLEL_BRANCH
+                    .scope((), self.run_machine(b, input, &mut inner))
+                    .await
+            }
         });
         let mut results = Vec::with_capacity(st.branches.len());
         // The first branch (in branch order) that failed decides the error.
         for out in join_all(branches).await {
             results.push(Arc::unwrap_or_clone(out?));
         }
-        self.record(self.state_event("ParallelStateSucceeded", &st.name));
+        // No recorded history has ParallelStateSucceeded (PARALLEL_BRANCH).
         Ok(Value::Array(results))
     }
 }
