@@ -9,21 +9,9 @@ async fn a_callback_task_waits_for_send_task_success_and_takes_its_output() {
     let served = start(dir.path(), None, None).await;
     let c = client(&served.endpoint.url()).await;
     let sm = create(&c, "approval", CALLBACK).await;
-    let arn = c
-        .start_execution()
-        .state_machine_arn(&sm)
-        .input(r#"{"order": 7}"#)
-        .send()
-        .await
-        .unwrap()
-        .execution_arn;
+    let arn = start_exec(&c, &sm, r#"{"order": 7}"#).await;
     let token = token_of(&c, &arn).await;
-    let running = c
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let running = describe(&c, &arn).await;
     assert_eq!(running.status, ExecutionStatus::Running);
 
     // WHEN a worker sends a heartbeat, then SendTaskSuccess with the token
@@ -66,13 +54,7 @@ async fn a_failed_execution_redriven_goes_on_from_the_state_that_failed() {
         "Approve": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
                     "Parameters": {"MessageBody": {"token.$": "$$.Task.Token"}}, "End": true}}}"#;
     let sm = create(&c, "redrive", definition).await;
-    let arn = c
-        .start_execution()
-        .state_machine_arn(&sm)
-        .send()
-        .await
-        .unwrap()
-        .execution_arn;
+    let arn = start_exec(&c, &sm, "{}").await;
     let first = token_of(&c, &arn).await;
     c.send_task_failure()
         .task_token(&first)
@@ -145,14 +127,7 @@ async fn stop_execution_aborts_a_running_execution() {
     let served = start(dir.path(), None, None).await;
     let c = client(&served.endpoint.url()).await;
     let sm = create(&c, "approval", CALLBACK).await;
-    let arn = c
-        .start_execution()
-        .state_machine_arn(&sm)
-        .input(r#"{"order": 1}"#)
-        .send()
-        .await
-        .unwrap()
-        .execution_arn;
+    let arn = start_exec(&c, &sm, r#"{"order": 1}"#).await;
     let token = token_of(&c, &arn).await;
     // WHEN it is stopped
     c.stop_execution()
@@ -163,12 +138,7 @@ async fn stop_execution_aborts_a_running_execution() {
         .await
         .unwrap();
     // THEN it is ABORTED with that error, and its token is spent
-    let d = c
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let d = describe(&c, &arn).await;
     assert_eq!(d.status, ExecutionStatus::Aborted);
     assert_eq!(d.error.as_deref(), Some("Operator.Stop"));
     let late = c
@@ -196,13 +166,7 @@ async fn a_callback_task_without_a_heartbeat_fails_with_heartbeat_timeout() {
     )
     .await;
     // WHEN nobody sends one
-    let arn = c
-        .start_execution()
-        .state_machine_arn(&sm)
-        .send()
-        .await
-        .unwrap()
-        .execution_arn;
+    let arn = start_exec(&c, &sm, "{}").await;
     // THEN the execution fails with States.HeartbeatTimeout
     let done = wait_done(&c, &arn).await;
     assert_eq!(done.status, ExecutionStatus::Failed);

@@ -208,22 +208,12 @@ async fn state_machines_and_executions_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!(d.name, "kept");
-    let done = c
-        .describe_execution()
-        .execution_arn(&done_arn)
-        .send()
-        .await
-        .unwrap();
+    let done = describe(&c, &done_arn).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded);
     assert_eq!(done.output.as_deref(), Some(r#"{"v":1}"#));
     assert_eq!(history(&c, &done_arn).await.len(), 4);
     // AND the one that was running is aborted, saying why, and can be redriven
-    let aborted = c
-        .describe_execution()
-        .execution_arn(&waiting_arn)
-        .send()
-        .await
-        .unwrap();
+    let aborted = describe(&c, &waiting_arn).await;
     assert_eq!(aborted.status, ExecutionStatus::Aborted);
     assert!(aborted.cause.unwrap().contains("stopped"));
     assert_eq!(
@@ -382,12 +372,7 @@ async fn the_wait_scale_header_sets_one_executions_waits() {
         wait_done(&c, &skipped).await.status,
         ExecutionStatus::Succeeded
     );
-    let d = c
-        .describe_execution()
-        .execution_arn(&real)
-        .send()
-        .await
-        .unwrap();
+    let d = describe(&c, &real).await;
     assert_eq!(d.status, ExecutionStatus::Running);
     c.stop_execution()
         .execution_arn(&real)

@@ -96,6 +96,29 @@ async fn create(c: &Client, name: &str, definition: &str) -> String {
         .state_machine_arn
 }
 
+/// StartExecution on `sm` with `input`: the execution's ARN.
+async fn start_exec(c: &Client, sm: &str, input: &str) -> String {
+    c.start_execution()
+        .state_machine_arn(sm)
+        .input(input)
+        .send()
+        .await
+        .expect("StartExecution")
+        .execution_arn
+}
+
+/// DescribeExecution.
+async fn describe(
+    c: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    c.describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .expect("DescribeExecution")
+}
+
 /// Polls DescribeExecution until the execution is no longer running.
 async fn wait_done(
     c: &Client,

@@ -65,23 +65,14 @@ pub(crate) fn start(
     }
     let machine = parse_definition(&machine_rec.definition)?;
     let wait_scale = wait_scale.unwrap_or(shared.opts.wait_scale);
-    let rec = ExecutionRecord {
-        execution_arn: arn.clone(),
-        state_machine_arn: machine_rec.state_machine_arn.clone(),
-        name,
-        status: "RUNNING".into(),
-        start_date: now(),
-        stop_date: None,
-        input: input_text,
-        output: None,
-        error: None,
-        cause: None,
-        redrive_count: 0,
-        redrive_date: None,
-        definition: machine_rec.definition.clone(),
-        test_case: case.map(str::to_string),
+    let rec = ExecutionRecord::running(
+        &arn,
+        &machine_rec,
+        &name,
+        input_text,
+        case.map(str::to_string),
         wait_scale,
-    };
+    );
     let start_date = rec.start_date;
     let stored = shared.put_execution(rec, Vec::new());
     shared.save(&stored)?;
@@ -123,23 +114,14 @@ pub(crate) async fn start_sync(
         "express",
         &format!("{}:{name}:{}", machine_rec.name, uuid::Uuid::new_v4()),
     );
-    let rec = ExecutionRecord {
-        execution_arn: arn.clone(),
-        state_machine_arn: machine_rec.state_machine_arn.clone(),
-        name: name.clone(),
-        status: "RUNNING".into(),
-        start_date: now(),
-        stop_date: None,
-        input: input_text.clone(),
-        output: None,
-        error: None,
-        cause: None,
-        redrive_count: 0,
-        redrive_date: None,
-        definition: machine_rec.definition.clone(),
-        test_case: machine_arn_name(sm_arn)?.1.map(str::to_string),
-        wait_scale: wait_scale.unwrap_or(shared.opts.wait_scale),
-    };
+    let rec = ExecutionRecord::running(
+        &arn,
+        &machine_rec,
+        &name,
+        input_text.clone(),
+        machine_arn_name(sm_arn)?.1.map(str::to_string),
+        wait_scale.unwrap_or(shared.opts.wait_scale),
+    );
     // Express executions are not kept, as on AWS (no DescribeExecution, no history).
     let stored = StoredExecution {
         record: rec.clone(),

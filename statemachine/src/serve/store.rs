@@ -63,6 +63,36 @@ pub(crate) struct ExecutionRecord {
     pub(crate) wait_scale: f64,
 }
 
+impl ExecutionRecord {
+    /// A new execution of `machine`, running from now.
+    pub(crate) fn running(
+        arn: &str,
+        machine: &MachineRecord,
+        name: &str,
+        input: String,
+        test_case: Option<String>,
+        wait_scale: f64,
+    ) -> Self {
+        ExecutionRecord {
+            execution_arn: arn.to_string(),
+            state_machine_arn: machine.state_machine_arn.clone(),
+            name: name.to_string(),
+            status: "RUNNING".into(),
+            start_date: super::now(),
+            stop_date: None,
+            input,
+            output: None,
+            error: None,
+            cause: None,
+            redrive_count: 0,
+            redrive_date: None,
+            definition: machine.definition.clone(),
+            test_case,
+            wait_scale,
+        }
+    }
+}
+
 /// What is stored of one execution.
 #[derive(Clone)]
 pub(crate) struct StoredExecution {
