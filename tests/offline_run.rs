@@ -4,19 +4,8 @@
 
 use local_services::simulator::Outcome;
 use offline_runner::local_run::{self, RunConfig};
-use pipeline_tests::html;
+use pipeline_tests::{html, run_config};
 use statemachine::ExecutionStatus;
-
-fn config(work_dir: &std::path::Path) -> RunConfig {
-    let mut config = RunConfig {
-        work_dir: work_dir.to_path_buf(),
-        progress: false,
-        ..Default::default()
-    };
-    config.sim.csv.rows = 250;
-    config.sim.polls_to_complete = 3;
-    config
-}
 
 fn visited(exec: &statemachine::Execution) -> Vec<String> {
     exec.history
@@ -29,7 +18,7 @@ fn visited(exec: &statemachine::Execution) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_ready_after_three_polls_publishes_the_expected_page() {
     let dir = tempfile::tempdir().unwrap();
-    let report = local_run::run(&config(dir.path()))
+    let report = local_run::run(&run_config(dir.path()))
         .await
         .expect("the run starts");
 
@@ -67,14 +56,14 @@ async fn a_report_ready_after_three_polls_publishes_the_expected_page() {
 async fn a_failed_report_fails_the_execution_and_leaves_the_published_page_byte_identical() {
     // GIVEN a page published by an earlier run
     let dir = tempfile::tempdir().unwrap();
-    let first = local_run::run(&config(dir.path())).await.unwrap();
+    let first = local_run::run(&run_config(dir.path())).await.unwrap();
     assert_eq!(first.execution.status, ExecutionStatus::Succeeded);
     let page_path = first.page.clone().unwrap();
     let before = std::fs::read(&page_path).unwrap();
     drop(first);
 
     // WHEN the next run's report ends FAILED
-    let mut failing = config(dir.path());
+    let mut failing = run_config(dir.path());
     failing.sim.outcome = Outcome::Fail;
     let second = local_run::run(&failing).await.unwrap();
 
@@ -91,7 +80,7 @@ async fn a_failed_report_fails_the_execution_and_leaves_the_published_page_byte_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_that_never_completes_stops_at_the_poll_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let mut never = config(dir.path());
+    let mut never = run_config(dir.path());
     never.sim.outcome = Outcome::Never;
     let report = local_run::run(&never).await.unwrap();
     assert_eq!(report.execution.error.as_deref(), Some("Report.TimedOut"));
@@ -113,7 +102,7 @@ async fn an_invalid_definition_is_refused_before_anything_runs() {
     .unwrap();
     let err = local_run::run(&RunConfig {
         definition: broken,
-        ..config(dir.path())
+        ..run_config(dir.path())
     })
     .await
     .err()

@@ -16,8 +16,8 @@ use aws_sdk_sfn::types::{
 };
 use aws_sdk_sfn::Client;
 use offline_runner::endpoint::{self, EndpointConfig, PipelineEndpoint};
-use offline_runner::local_run::{self, workspace_root, RunConfig};
-use pipeline_tests::html;
+use offline_runner::local_run::{self, workspace_root};
+use pipeline_tests::{html, run_config};
 use serde_json::{json, Value};
 use statemachine::serve::MockConfig;
 
@@ -45,17 +45,6 @@ impl aws_sdk_sfn::config::Intercept for NoSyncPrefix {
 }
 
 const ROLE: &str = "arn:aws:iam::111111111111:role/local";
-
-fn run_config(work_dir: &Path) -> RunConfig {
-    let mut config = RunConfig {
-        work_dir: work_dir.to_path_buf(),
-        progress: false,
-        ..Default::default()
-    };
-    config.sim.csv.rows = 250;
-    config.sim.polls_to_complete = 3;
-    config
-}
 
 async fn start(work_dir: &Path, store: Option<&Path>, mocks: Option<Value>) -> PipelineEndpoint {
     endpoint::start(EndpointConfig {

@@ -317,3 +317,17 @@ pub mod html {
         })
     }
 }
+
+/// `make run`'s configuration for a small report (250 rows, ready after 3
+/// polls) in `work_dir`, without progress lines: the offline-run and
+/// endpoint tests compare against it.
+pub fn run_config(work_dir: &std::path::Path) -> offline_runner::local_run::RunConfig {
+    let mut config = offline_runner::local_run::RunConfig {
+        work_dir: work_dir.to_path_buf(),
+        progress: false,
+        ..Default::default()
+    };
+    config.sim.csv.rows = 250;
+    config.sim.polls_to_complete = 3;
+    config
+}

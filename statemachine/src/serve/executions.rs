@@ -28,6 +28,14 @@ fn parse_input(req: Req<'_>) -> Result<(String, Value), ApiError> {
     Ok((text.to_string(), v))
 }
 
+/// The request's `name` (checked), else a new UUID, as AWS names them.
+fn execution_name(req: Req<'_>) -> Result<String, ApiError> {
+    match req.opt_str("name")? {
+        Some(n) => check_name(n).map(|()| n.to_string()),
+        None => Ok(uuid::Uuid::new_v4().to_string()),
+    }
+}
+
 pub(crate) fn start(
     shared: &Arc<Shared>,
     req: Req<'_>,
@@ -49,11 +57,7 @@ pub(crate) fn start(
             )));
         }
     }
-    let name = match req.opt_str("name")? {
-        Some(n) => n.to_string(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    check_name(&name)?;
+    let name = execution_name(req)?;
     let (input_text, input) = parse_input(req)?;
     let arn = local_arn("execution", &format!("{}:{name}", machine_rec.name));
     if let Ok(old) = shared.execution(&arn) {
@@ -103,11 +107,7 @@ pub(crate) async fn start_sync(
             "This operation is not supported by this type of state machine: StartSyncExecution needs an EXPRESS state machine",
         ));
     }
-    let name = match req.opt_str("name")? {
-        Some(n) => n.to_string(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    check_name(&name)?;
+    let name = execution_name(req)?;
     let (input_text, input) = parse_input(req)?;
     let machine = parse_definition(&machine_rec.definition)?;
     let arn = local_arn(
