@@ -352,7 +352,11 @@ fn call(name: &str, args: Vec<Value>, _raw: &[Arg]) -> Result<Value, String> {
                             .into(),
                     );
                 }
-                i += step;
+                // Past i64 is past `b` too: the range ends there.
+                match i.checked_add(step) {
+                    Some(next) => i = next,
+                    None => break,
+                }
             }
             Ok(Value::Array(out))
         }
@@ -543,6 +547,22 @@ mod tests {
         assert_eq!(v.unwrap(), json!(2));
         let v = eval("States.ArrayLength(States.Array('a', 'b', 'c'))", json!({}));
         assert_eq!(v.unwrap(), json!(3));
+    }
+
+    #[test]
+    fn given_an_array_range_whose_next_step_passes_i64_then_the_range_ends_there() {
+        // Found by the asl_execute fuzz target: `i += step` overflowed.
+        let big = i64::MAX - 1;
+        let v = eval(
+            "States.ArrayRange($.a, $.b, $.step)",
+            json!({"a": big - 2, "b": i64::MAX, "step": 2}),
+        );
+        assert_eq!(v.unwrap(), json!([big - 2, big]));
+        let v = eval(
+            "States.ArrayRange($.a, $.b, -2)",
+            json!({"a": i64::MIN + 1, "b": i64::MIN}),
+        );
+        assert_eq!(v.unwrap(), json!([i64::MIN + 1]));
     }
 
     #[test]
