@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 
-use csv::StringRecord;
+use csv::{ByteRecord, StringRecord};
 use shared::errors::ErrorName;
 
 /// Bounds enforced while streaming, so a hostile or broken report fails
@@ -157,7 +157,7 @@ pub(crate) fn strip_bom(header: StringRecord) -> StringRecord {
 }
 
 pub(crate) fn check_record(
-    record: &StringRecord,
+    record: &ByteRecord,
     line: u64,
     limits: &Limits,
 ) -> Result<(), RenderError> {
@@ -176,7 +176,7 @@ pub(crate) fn check_record(
             )));
         }
     }
-    if raw.as_bytes().contains(&0) {
+    if raw.contains(&0) {
         return Err(RenderError::Malformed(format!(
             "line {line}: a NUL byte; the body is binary, not CSV text"
         )));
@@ -184,16 +184,26 @@ pub(crate) fn check_record(
     Ok(())
 }
 
+/// A row that is not UTF-8 text, at `line`, in (0-based) `field`.
+pub(crate) fn not_utf8(line: u64, field: usize) -> RenderError {
+    RenderError::Malformed(format!(
+        "line {line}: invalid UTF-8 in field {} (the report must be UTF-8 text)",
+        field + 1
+    ))
+}
+
 pub(crate) fn csv_error(err: csv::Error) -> RenderError {
     let line =
         |pos: Option<&csv::Position>| pos.map_or(String::new(), |p| format!("line {}: ", p.line()));
     match err.into_kind() {
         csv::ErrorKind::Io(e) => RenderError::Read(e),
-        csv::ErrorKind::Utf8 { pos, err } => RenderError::Malformed(format!(
-            "{}invalid UTF-8 in field {} (the report must be UTF-8 text)",
-            line(pos.as_ref()),
-            err.field() + 1
-        )),
+        csv::ErrorKind::Utf8 { pos, err } => match pos {
+            Some(p) => not_utf8(p.line(), err.field()),
+            None => RenderError::Malformed(format!(
+                "invalid UTF-8 in field {} (the report must be UTF-8 text)",
+                err.field() + 1
+            )),
+        },
         csv::ErrorKind::UnequalLengths {
             pos,
             expected_len,
@@ -369,6 +379,50 @@ mod tests {
         let err = render(b"a,b\n1,\xff\xfe\n").unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvMalformed);
         assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn given_a_character_split_across_two_fields_then_malformed_naming_line_and_field() {
+        // GIVEN a row whose bytes are UTF-8 only when the fields are joined
+        // ("é" is C3 A9: the first field ends in C3, the second starts A9)
+        let input = b"a,b\nx,y\n\xc3,\xa9\n";
+        // WHEN it is read
+        let err = render(input).unwrap_err();
+        // THEN it is refused as not UTF-8, at its line and first bad field
+        assert_eq!(err.name(), ErrorName::CsvMalformed);
+        assert!(err.to_string().contains("line 3"), "{err}");
+        assert!(err.to_string().contains("field 1"), "{err}");
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn given_a_report_that_changes_between_the_passes_then_malformed_not_wrong_pages() {
+        // GIVEN the first pass over 3 rows
+        let scanned = scan::scan(&b"n\n1\n2\n3\n"[..], &Limits::default(), u64::MAX).unwrap();
+        let opts = PageOptions {
+            page_rows: 2,
+            chunk_rows: 10,
+            data: true,
+        };
+        for other in [&b"n\n1\n2\n"[..], &b"n\n1\n2\n3\n4\n"[..]] {
+            // WHEN the second pass reads fewer or more rows
+            let err = pages::render(
+                other,
+                io::sink(),
+                &scanned,
+                &meta(),
+                opts,
+                &Limits::default(),
+                &mut |_| Ok(()),
+            )
+            .unwrap_err();
+            // THEN it fails, saying why
+            assert_eq!(err.name(), ErrorName::CsvMalformed);
+            assert!(
+                err.to_string().contains("changed while it was read"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

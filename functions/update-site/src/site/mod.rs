@@ -7,7 +7,8 @@
 //! - `source.rs`: the stored CSV read row by row within the limits;
 //! - `columns.rs`: column types and number formatting;
 //! - `scan.rs`: the first pass (types, rows, fingerprints for the diff);
-//! - `pages.rs`: the second pass (pages, data chunks, the gzip download);
+//! - `pages.rs`: the second pass (pages, the gzip download);
+//! - `chunks.rs`: the rows as JSON data chunks, written in the same pass;
 //! - `archive.rs`: `archive.json`, `archive.html`, `feed.xml`;
 //! - `publish.rs`: the order of writes that keeps the site whole;
 //! - `rollback.rs`: the site pointed back at an earlier report;
@@ -15,6 +16,7 @@
 //! - `local.rs`: the same site written into a folder (`make render`).
 
 pub mod archive;
+mod chunks;
 pub mod columns;
 pub mod layout;
 pub mod local;

@@ -9,12 +9,12 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 
 use askama::Template;
-use csv::StringRecord;
 
+use super::chunks::{flush_chunk, ChunkBuf};
 use super::columns::{format_number, ColumnType};
 use super::layout::{self, CSP};
 use super::scan::Scan;
-use super::source::{CsvRows, Tee};
+use super::source::{CsvRows, Row, Tee};
 use crate::render::{Cell, Limits, RenderError};
 
 /// What the pages say about the report.
@@ -175,25 +175,25 @@ fn page_index(report: &str, page: u64, pages: u64, page_rows: usize, rows: u64) 
     s
 }
 
-fn write_rows(out: &mut String, rows: &[StringRecord], types: &[ColumnType]) {
+/// One row as `<tr>…</tr>`: every cell escaped; a number column's cells
+/// with their raw text (for sorting) and grouped digits.
+fn write_row(out: &mut String, row: &Row<'_>, types: &[ColumnType]) {
     // push_str rather than write!: the formatting machinery was a tenth of
     // the render time.
-    for r in rows {
-        out.push_str("<tr>");
-        for (i, cell) in r.iter().enumerate() {
-            if types.get(i).is_some_and(|t| t.is_number()) && !cell.is_empty() {
-                out.push_str("<td class=\"num\" data-v=\"");
-                Cell(cell).push_to(out);
-                out.push_str("\">");
-                Cell(&format_number(cell)).push_to(out);
-            } else {
-                out.push_str("<td>");
-                Cell(cell).push_to(out);
-            }
-            out.push_str("</td>");
+    out.push_str("<tr>");
+    for (i, cell) in row.iter().enumerate() {
+        if types.get(i).is_some_and(|t| t.is_number()) && !cell.is_empty() {
+            out.push_str("<td class=\"num\" data-v=\"");
+            Cell(cell).push_to(out);
+            out.push_str("\">");
+            push_number(out, cell);
+        } else {
+            out.push_str("<td>");
+            Cell(cell).push_to(out);
         }
-        out.push_str("</tr>\n");
+        out.push_str("</td>");
     }
+    out.push_str("</tr>\n");
 }
 
 struct PageCtx<'a> {
@@ -205,23 +205,32 @@ struct PageCtx<'a> {
     complete: bool,
 }
 
-/// One whole page, with links from `root` (the site's root) and `report`
-/// (the report's folder) as seen from where the page is stored.
-fn page_html(
+impl PageCtx<'_> {
+    /// The rows page `page` shows, 1-based: every page but the last is full,
+    /// as the first pass counted the rows.
+    fn span(&self, page: u64) -> (u64, u64) {
+        let first = (page - 1) * self.page_rows as u64 + 1;
+        let last = (page * self.page_rows as u64).min(self.scan.rows);
+        (first.min(self.scan.rows), last)
+    }
+}
+
+fn fail(e: askama::Error) -> RenderError {
+    RenderError::Write(io::Error::other(e))
+}
+
+/// A page's head, up to its first row, into `html`, with links from `root`
+/// (the site's root) and `report` (the report's folder) as seen from where
+/// the page is stored.
+fn page_head(
+    html: &mut String,
     c: &PageCtx<'_>,
     page: u64,
-    rows: &[StringRecord],
     root: &str,
     report: &str,
-) -> Result<String, RenderError> {
-    let first = (page - 1) * c.page_rows as u64 + 1;
-    let last = (first + rows.len() as u64).saturating_sub(1);
-    let span = (first.min(c.scan.rows), last);
+) -> Result<(), RenderError> {
+    let span = c.span(page);
     let top = pager(report, page, c.pages, span, c.scan.rows, "Pages");
-    let bottom = pager(report, page, c.pages, span, c.scan.rows, "Pages, bottom");
-    let index = page_index(report, page, c.pages, c.page_rows, c.scan.rows);
-    let mut html = String::with_capacity(64 * 1024);
-    let fail = |e: askama::Error| RenderError::Write(io::Error::other(e));
     Head {
         csp: CSP,
         title: &c.meta.title,
@@ -234,83 +243,86 @@ fn page_html(
         rows: c.scan.rows,
         rows_text: count(c.scan.rows),
         columns: c.scan.header.len(),
-        first_row: count(first.min(c.scan.rows)),
-        last_row: count(last),
+        first_row: count(span.0),
+        last_row: count(span.1),
         page,
         page_size: c.page_rows,
         complete: c.complete,
         header: c.header,
         pager: &top,
     }
-    .render_into(&mut html)
-    .map_err(fail)?;
-    write_rows(&mut html, rows, &c.scan.types);
+    .render_into(html)
+    .map_err(fail)
+}
+
+/// A page's tail, after its last row.
+fn page_tail(
+    html: &mut String,
+    c: &PageCtx<'_>,
+    page: u64,
+    root: &str,
+    report: &str,
+) -> Result<(), RenderError> {
+    let span = c.span(page);
+    let bottom = pager(report, page, c.pages, span, c.scan.rows, "Pages, bottom");
+    let index = page_index(report, page, c.pages, c.page_rows, c.scan.rows);
     Tail {
         root,
         pager: &bottom,
         index: &index,
         complete: c.complete,
     }
-    .render_into(&mut html)
-    .map_err(fail)?;
-    Ok(html)
+    .render_into(html)
+    .map_err(fail)
 }
 
-/// The next data chunk, `{"rows":[["a","b"],…]}` (what serde_json writes
-/// for it), built row by row as they are read: no copy of a cell but the
-/// escaped one.
-struct ChunkBuf {
-    body: Vec<u8>,
-    rows: usize,
-}
-
-impl ChunkBuf {
-    const OPEN: &'static [u8] = b"{\"rows\":[";
-
-    fn new() -> Self {
-        ChunkBuf {
-            body: Self::OPEN.to_vec(),
-            rows: 0,
-        }
-    }
-
-    fn push(&mut self, record: &StringRecord) -> Result<(), RenderError> {
-        if self.rows > 0 {
-            self.body.push(b',');
-        }
-        self.body.push(b'[');
-        for (i, cell) in record.iter().enumerate() {
-            if i > 0 {
-                self.body.push(b',');
-            }
-            serde_json::to_writer(&mut self.body, cell)
-                .map_err(|e| RenderError::Write(io::Error::other(e)))?;
-        }
-        self.body.push(b']');
-        self.rows += 1;
-        Ok(())
+/// A number's text with its integer part grouped (`columns::format_number`)
+/// straight into `out`; it holds only digits, signs, `.`, `,` and `e`, so
+/// there is nothing to escape.
+fn push_number(out: &mut String, cell: &str) {
+    match format_number(cell) {
+        std::borrow::Cow::Borrowed(same) => Cell(same).push_to(out),
+        std::borrow::Cow::Owned(grouped) => out.push_str(&grouped),
     }
 }
 
-/// Emits the rows gathered so far as the next data chunk.
-fn flush_chunk(
+/// Ends page `page` (its rows are `html[body_from..]`); page 1 is also
+/// written as the site's `index`.
+fn finish_page(
+    ctx: &PageCtx<'_>,
+    page: u64,
+    html: &mut String,
+    body_from: usize,
+    folder: &str,
+    index: &mut String,
+) -> Result<(), RenderError> {
+    if page == 1 {
+        page_head(index, ctx, 1, "", folder)?;
+        index.push_str(&html[body_from..]);
+        page_tail(index, ctx, 1, "", folder)?;
+    }
+    page_tail(html, ctx, page, layout::REPORT_TO_ROOT, "")
+}
+
+fn emit_page(
     emit: &mut dyn FnMut(SiteObject) -> io::Result<()>,
     folder: &str,
-    chunk: &mut ChunkBuf,
-    chunks: &mut Vec<String>,
+    page: u64,
+    html: String,
 ) -> Result<(), RenderError> {
-    let mut body = std::mem::replace(&mut chunk.body, ChunkBuf::OPEN.to_vec());
-    body.extend_from_slice(b"]}");
-    chunk.rows = 0;
-    let name = layout::chunk_file(chunks.len() as u64 + 1);
     emit(SiteObject {
-        key: format!("{folder}{name}"),
-        body,
-        content_type: "application/json",
+        key: format!("{folder}{}", layout::page_file(page)),
+        body: html.into_bytes(),
+        content_type: layout::HTML,
     })
-    .map_err(RenderError::Write)?;
-    chunks.push(name);
-    Ok(())
+    .map_err(RenderError::Write)
+}
+
+/// The second pass read another number of rows than the first.
+fn changed(scanned: u64, read: &str) -> RenderError {
+    RenderError::Malformed(format!(
+        "the report changed while it was read: {scanned} rows the first time, {read} the second"
+    ))
 }
 
 /// Renders `input` (the same bytes `scan` read) as the report's pages and
@@ -349,50 +361,60 @@ pub fn render<R: Read, W: Write>(
         complete: opts.data,
     };
     let folder = layout::report_dir(&meta.report_id);
-    // One page of records, reused page after page (`filled` of them hold
-    // this page's rows): no allocation per row once the first page is full.
-    let mut rows: Vec<StringRecord> = Vec::with_capacity(page_rows);
-    let mut filled = 0usize;
     let mut chunk = ChunkBuf::new();
     let mut chunks = Vec::new();
     let mut index = String::new();
     let mut bytes_out = 0u64;
+    // Each row is written into the page as it is read (the first pass
+    // counted the rows, so a page's head is known before its rows): no row
+    // is kept. `html` is the page being written, `body` its rows from
+    // `body_from` on; page 1 is also the site's index, whose head and links
+    // differ, and gets a copy of its rows.
     let mut page = 0u64;
-    let mut record = StringRecord::new();
+    let mut filled = 0usize;
+    let mut html = String::new();
+    let mut body_from = 0usize;
+    let mut rows_read = 0u64;
+    let mut capacity = 64 * 1024;
     loop {
-        let more = csv.next(&mut record)?;
-        if more {
-            if opts.data {
-                chunk.push(&record)?;
-                if chunk.rows >= opts.chunk_rows.max(1) {
-                    flush_chunk(emit, &folder, &mut chunk, &mut chunks)?;
-                }
-            }
-            if filled < rows.len() {
-                std::mem::swap(&mut rows[filled], &mut record);
-            } else {
-                rows.push(std::mem::take(&mut record));
-            }
-            filled += 1;
-        }
-        if filled == page_rows || (!more && (filled > 0 || page == 0)) {
+        if filled == 0 {
             page += 1;
-            let html = page_html(&ctx, page, &rows[..filled], layout::REPORT_TO_ROOT, "")?;
-            if page == 1 {
-                index = page_html(&ctx, 1, &rows[..filled], "", &folder)?;
+            // A page is about as long as the one before: one allocation.
+            html = String::with_capacity(capacity);
+            page_head(&mut html, &ctx, page, layout::REPORT_TO_ROOT, "")?;
+            body_from = html.len();
+        }
+        let Some(row) = csv.next()? else { break };
+        rows_read += 1;
+        if rows_read > scan.rows {
+            return Err(changed(scan.rows, "more"));
+        }
+        if opts.data {
+            chunk.push(&row)?;
+            if chunk.rows >= opts.chunk_rows.max(1) {
+                flush_chunk(emit, &folder, &mut chunk, &mut chunks)?;
             }
+        }
+        write_row(&mut html, &row, &scan.types);
+        filled += 1;
+        if filled == page_rows {
+            finish_page(&ctx, page, &mut html, body_from, &folder, &mut index)?;
+            capacity = capacity.max(html.len() + html.len() / 8);
             bytes_out += html.len() as u64;
-            emit(SiteObject {
-                key: format!("{folder}{}", layout::page_file(page)),
-                body: html.into_bytes(),
-                content_type: layout::HTML,
-            })
-            .map_err(RenderError::Write)?;
+            emit_page(emit, &folder, page, std::mem::take(&mut html))?;
             filled = 0;
         }
-        if !more {
-            break;
-        }
+    }
+    // The last page: partly filled, or the only one of a report without rows.
+    if filled > 0 || page == 1 {
+        finish_page(&ctx, page, &mut html, body_from, &folder, &mut index)?;
+        bytes_out += html.len() as u64;
+        emit_page(emit, &folder, page, html)?;
+    } else {
+        page -= 1;
+    }
+    if rows_read != scan.rows {
+        return Err(changed(scan.rows, &rows_read.to_string()));
     }
     if opts.data && chunk.rows > 0 {
         flush_chunk(emit, &folder, &mut chunk, &mut chunks)?;

@@ -6,8 +6,6 @@
 
 use std::io::Read;
 
-use csv::StringRecord;
-
 use super::columns::{ColumnType, Inference};
 use super::source::CsvRows;
 use crate::render::{Limits, RenderError};
@@ -42,19 +40,24 @@ pub fn scan<R: Read>(input: R, limits: &Limits, diff_max_bytes: u64) -> Result<S
     let header: Vec<String> = csv.header.iter().map(str::to_string).collect();
     let mut inference = vec![Inference::default(); header.len()];
     let mut fingerprints = Some(Vec::new());
-    let mut record = StringRecord::new();
     let mut rows = 0u64;
-    while csv.next(&mut record)? {
+    let mut past_diff_size = false;
+    loop {
+        past_diff_size |= csv.bytes() > diff_max_bytes;
+        let Some(row) = csv.next()? else { break };
         rows += 1;
-        for (i, cell) in record.iter().enumerate() {
+        for (i, cell) in row.iter().enumerate() {
             inference[i].observe(cell);
         }
-        if csv.bytes() > diff_max_bytes {
+        if past_diff_size {
             fingerprints = None;
         }
         if let Some(f) = fingerprints.as_mut() {
-            f.push((fnv([record.get(0).unwrap_or("")]), fnv(record.iter())));
+            f.push((fnv([row.get(0).unwrap_or("")]), fnv(row.iter())));
         }
+    }
+    if csv.bytes() > diff_max_bytes {
+        fingerprints = None;
     }
     if let Some(f) = fingerprints.as_mut() {
         f.sort_unstable();

@@ -1,0 +1,112 @@
+//! The data chunks: the report's rows again as JSON (`{"rows":[[…],…]}`),
+//! a chunk every `chunk_rows` rows, which the page's script loads to sort
+//! and filter the whole report in the browser.
+
+use std::io;
+
+use super::layout;
+use super::pages::SiteObject;
+use super::source::Row;
+use crate::render::RenderError;
+
+/// `text` as a JSON string, exactly as serde_json writes it: most cells hold
+/// no quote, backslash or control character and are one copy between quotes.
+fn push_json_str(out: &mut Vec<u8>, text: &str) -> Result<(), RenderError> {
+    let bytes = text.as_bytes();
+    let special = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    if bytes.iter().fold(false, |any, &b| any | special(b)) {
+        return serde_json::to_writer(&mut *out, text)
+            .map_err(|e| RenderError::Write(io::Error::other(e)));
+    }
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
+    Ok(())
+}
+
+/// The next data chunk, `{"rows":[["a","b"],…]}` (what serde_json writes
+/// for it), built row by row as they are read: no copy of a cell but the
+/// escaped one.
+pub(crate) struct ChunkBuf {
+    body: Vec<u8>,
+    pub(crate) rows: usize,
+}
+
+impl ChunkBuf {
+    const OPEN: &'static [u8] = b"{\"rows\":[";
+
+    pub(crate) fn new() -> Self {
+        ChunkBuf {
+            body: Self::OPEN.to_vec(),
+            rows: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, row: &Row<'_>) -> Result<(), RenderError> {
+        if self.rows > 0 {
+            self.body.push(b',');
+        }
+        self.body.push(b'[');
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                self.body.push(b',');
+            }
+            push_json_str(&mut self.body, cell)?;
+        }
+        self.body.push(b']');
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+/// Emits the rows gathered so far as the next data chunk.
+pub(crate) fn flush_chunk(
+    emit: &mut dyn FnMut(SiteObject) -> io::Result<()>,
+    folder: &str,
+    chunk: &mut ChunkBuf,
+    chunks: &mut Vec<String>,
+) -> Result<(), RenderError> {
+    // The next chunk is about as long as this one: one allocation for it.
+    let mut next = Vec::with_capacity(chunk.body.capacity());
+    next.extend_from_slice(ChunkBuf::OPEN);
+    let mut body = std::mem::replace(&mut chunk.body, next);
+    body.extend_from_slice(b"]}");
+    chunk.rows = 0;
+    let name = layout::chunk_file(chunks.len() as u64 + 1);
+    emit(SiteObject {
+        key: format!("{folder}{name}"),
+        body,
+        content_type: "application/json",
+    })
+    .map_err(RenderError::Write)?;
+    chunks.push(name);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_any_text_when_written_as_json_then_it_matches_serde_json() {
+        // GIVEN every byte (and char) alone and around text, and plain text
+        let mut texts = vec![
+            String::new(),
+            "plain".to_string(),
+            "é😀 \"q\" \\".to_string(),
+        ];
+        for c in (0u32..0x80).chain([0x7f, 0x80, 0x2028, 0xfeff]) {
+            let c = char::from_u32(c).expect("a char");
+            texts.push(format!("{c}"));
+            texts.push(format!("a{c}b"));
+        }
+        for text in &texts {
+            // WHEN written by push_json_str and by serde_json
+            let mut ours = Vec::new();
+            push_json_str(&mut ours, text).expect("writes to a Vec");
+            let theirs = serde_json::to_vec(text).expect("serializes");
+            // THEN the bytes are the same
+            assert_eq!(ours, theirs, "for {text:?}");
+        }
+    }
+}
