@@ -20,5 +20,6 @@
 pub mod cli;
 pub mod csvgen;
 pub mod s3;
+mod s3_put;
 mod server;
 pub mod simulator;

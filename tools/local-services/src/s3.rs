@@ -167,6 +167,7 @@ impl LocalS3 {
                 fs,
                 root: root.clone(),
                 write_lock: tokio::sync::Mutex::new(()),
+                plain_writes: std::sync::atomic::AtomicU64::new(0),
             });
             // SigV4 is checked exactly as AWS would: a wrong secret fails here, not in production.
             b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -331,6 +332,8 @@ struct LocalFs {
     /// conditional writes racing could both pass. AWS makes the check and the
     /// write one step; serialising object writes does the same here.
     write_lock: tokio::sync::Mutex<()>,
+    /// Temp-file names of `s3_put`.
+    plain_writes: std::sync::atomic::AtomicU64,
 }
 
 /// Writes the whole `impl S3` so that `#[async_trait]` sees the expanded
@@ -372,6 +375,12 @@ impl_s3_delegating! {
         {
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        if crate::s3_put::is_plain(&req.input) {
+            // Gathered before the lock, so writes wait on each other only for the disk.
+            let body = crate::s3_put::gather_body(req.input).await?;
+            let _write = self.write_lock.lock().await;
+            return crate::s3_put::put(&self.root, &self.plain_writes, body).await.map(S3Response::new);
+        }
         let _write = self.write_lock.lock().await;
         self.fs.put_object(req).await
     }

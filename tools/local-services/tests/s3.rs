@@ -52,6 +52,114 @@ async fn given_a_bucket_when_an_object_is_put_then_get_returns_it_and_it_is_a_fi
 }
 
 #[tokio::test]
+async fn given_a_plain_put_and_one_with_a_checksum_then_both_read_back_alike_with_md5_etags() {
+    // GIVEN the same body put twice: plainly (the server's own one-write
+    // path) and with a CRC32 checksum (s3s-fs's path), with attributes
+    let (_dir, _s3, c) = server().await;
+    let body = "id,name\n1,Zoë\n".repeat(1000).into_bytes();
+    let md5 = {
+        use md5::{Digest, Md5};
+        Md5::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    for (key, checksum) in [("site/a/p1.html", false), ("site/b/p1.html", true)] {
+        let mut put = c
+            .put_object()
+            .bucket("reports")
+            .key(key)
+            .content_type("text/html; charset=utf-8")
+            .content_encoding("identity")
+            .cache_control("public, max-age=60")
+            .metadata("report-id", "rpt-1")
+            .body(ByteStream::from(body.clone()));
+        if checksum {
+            put = put.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32);
+        }
+        // WHEN it is stored
+        let out = put.send().await.unwrap();
+        // THEN the ETag is the body's MD5, as S3 gives for a single PUT
+        assert_eq!(out.e_tag(), Some(format!("\"{md5}\"").as_str()), "{key}");
+        // AND a GET, a HEAD and a copy give back the body and every attribute
+        let got = c
+            .get_object()
+            .bucket("reports")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.content_type(),
+            Some("text/html; charset=utf-8"),
+            "{key}"
+        );
+        assert_eq!(got.content_encoding(), Some("identity"), "{key}");
+        assert_eq!(got.cache_control(), Some("public, max-age=60"), "{key}");
+        assert_eq!(got.e_tag(), Some(format!("\"{md5}\"").as_str()), "{key}");
+        assert_eq!(
+            got.metadata()
+                .and_then(|m| m.get("report-id"))
+                .map(String::as_str),
+            Some("rpt-1"),
+            "{key}"
+        );
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes().to_vec(),
+            body
+        );
+        let copy = format!("{key}.copy");
+        c.copy_object()
+            .bucket("reports")
+            .key(&copy)
+            .copy_source(format!("reports/{key}"))
+            .send()
+            .await
+            .unwrap();
+        let head = c
+            .head_object()
+            .bucket("reports")
+            .key(&copy)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.content_type(),
+            Some("text/html; charset=utf-8"),
+            "{copy}"
+        );
+        assert_eq!(head.content_length(), Some(body.len() as i64), "{copy}");
+    }
+    // AND a listing shows both, with no temp file left behind
+    let listed = c
+        .list_objects_v2()
+        .bucket("reports")
+        .prefix("site/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(4));
+}
+
+#[tokio::test]
+async fn given_a_plain_put_to_a_missing_bucket_then_no_such_bucket() {
+    let (_dir, _s3, c) = server().await;
+    let err = c
+        .put_object()
+        .bucket("nope")
+        .key("x.html")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status_of(&err), Some(404));
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("NoSuchBucket")
+    );
+}
+
+#[tokio::test]
 async fn given_a_wrong_secret_when_signing_then_the_request_is_refused() {
     let (_dir, s3, _) = server().await;
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
