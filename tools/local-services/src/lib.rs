@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod csvgen;
 pub mod s3;
+mod s3_get;
 mod s3_put;
 mod server;
 pub mod simulator;

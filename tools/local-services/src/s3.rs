@@ -359,7 +359,6 @@ impl_s3_delegating! {
         delete_object: DeleteObjectInput => DeleteObjectOutput,
         delete_objects: DeleteObjectsInput => DeleteObjectsOutput,
         get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput,
-        get_object: GetObjectInput => GetObjectOutput,
         head_bucket: HeadBucketInput => HeadBucketOutput,
         head_object: HeadObjectInput => HeadObjectOutput,
         list_buckets: ListBucketsInput => ListBucketsOutput,
@@ -373,6 +372,19 @@ impl_s3_delegating! {
 
         abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
         {
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = &req.input;
+        let whole = input.range.is_none()
+            && input.part_number.is_none()
+            && crate::s3_put::is_plain_key(&input.key);
+        let path = self.root.join(&input.bucket).join(&input.key);
+        let mut resp = self.fs.get_object(req).await?;
+        if whole {
+            crate::s3_get::rechunk(&path, &mut resp.output).await;
+        }
+        Ok(resp)
+    }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         if crate::s3_put::is_plain(&req.input) {

@@ -26,12 +26,7 @@ pub(crate) const GATHER_MAX: i64 = 8 * 1024 * 1024;
 
 /// Whether `input` is a PutObject this module writes as s3s-fs would.
 pub(crate) fn is_plain(input: &PutObjectInput) -> bool {
-    let key_is_plain = !input.key.is_empty()
-        && !input.key.ends_with('/')
-        && Path::new(&input.key)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
-    key_is_plain
+    is_plain_key(&input.key)
         && input.content_length.is_some_and(|l| l <= GATHER_MAX)
         && input.if_match.is_none()
         && input.if_none_match.is_none()
@@ -57,6 +52,16 @@ pub(crate) struct Gathered {
 pub(crate) async fn gather_body(mut input: PutObjectInput) -> S3Result<Gathered> {
     let body = gather(input.body.take().ok_or_else(|| s3_error!(IncompleteBody))?).await?;
     Ok(Gathered { input, body })
+}
+
+/// A key that is a file below its bucket's folder: no `..`, no leading `/`,
+/// not a folder (s3s-fs handles the others its own way).
+pub(crate) fn is_plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.ends_with('/')
+        && Path::new(key)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// Writes a plain PutObject (see [`is_plain`]) under `root`.

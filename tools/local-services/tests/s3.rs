@@ -142,6 +142,50 @@ async fn given_a_plain_put_and_one_with_a_checksum_then_both_read_back_alike_wit
 }
 
 #[tokio::test]
+async fn given_a_large_object_when_got_whole_or_by_range_then_every_byte_and_the_length_are_right()
+{
+    // GIVEN an object of 3 MiB and a bit (a whole GET is read in 1 MiB
+    // chunks by the server, a range GET by s3s-fs)
+    let (_dir, _s3, c) = server().await;
+    let body: Vec<u8> = (0..3 * 1024 * 1024 + 77).map(|i| (i % 251) as u8).collect();
+    c.put_object()
+        .bucket("reports")
+        .key("raw/big.csv")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    // WHEN it is got whole
+    let got = c
+        .get_object()
+        .bucket("reports")
+        .key("raw/big.csv")
+        .send()
+        .await
+        .unwrap();
+    // THEN the length header and every byte match
+    assert_eq!(got.content_length(), Some(body.len() as i64));
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().to_vec(),
+        body
+    );
+    // AND a range still gives just that range
+    let part = c
+        .get_object()
+        .bucket("reports")
+        .key("raw/big.csv")
+        .range("bytes=1048570-1048589")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.content_length(), Some(20));
+    assert_eq!(
+        part.body.collect().await.unwrap().into_bytes().to_vec(),
+        body[1_048_570..1_048_590].to_vec()
+    );
+}
+
+#[tokio::test]
 async fn given_a_plain_put_to_a_missing_bucket_then_no_such_bucket() {
     let (_dir, _s3, c) = server().await;
     let err = c
