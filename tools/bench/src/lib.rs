@@ -212,11 +212,37 @@ pub(crate) struct ScratchDir(pub PathBuf);
 
 impl ScratchDir {
     pub fn new(label: &str) -> std::io::Result<ScratchDir> {
+        Self::under(&std::env::temp_dir(), label)
+    }
+
+    /// A scratch directory for the embedded S3 server's files: `BENCH_S3_DIR`
+    /// if set, else `/dev/shm` (tmpfs) when it has `need` bytes free, else
+    /// the temp dir. On this project's VM the disk (ext4) made the server's
+    /// time mostly inode allocation for its many small files, and it grew
+    /// from one run to the next as deleted inodes piled up (`perf`:
+    /// `find_get_block_common`, `recently_deleted`), which is the machine's,
+    /// not UpdateSite's and not S3's. Returns the directory and where it is.
+    pub fn for_s3(label: &str, need: u64) -> std::io::Result<(ScratchDir, String)> {
+        if let Some(dir) = std::env::var_os("BENCH_S3_DIR") {
+            let dir = PathBuf::from(dir);
+            let place = format!("{} (BENCH_S3_DIR)", dir.display());
+            return Ok((Self::under(&dir, label)?, place));
+        }
+        let shm = std::path::Path::new("/dev/shm");
+        if shm.is_dir() && free_bytes(shm).is_some_and(|free| free >= need) {
+            return Ok((Self::under(shm, label)?, "tmpfs (/dev/shm)".into()));
+        }
+        let tmp = std::env::temp_dir();
+        let place = format!("{} (disk)", tmp.display());
+        Ok((Self::under(&tmp, label)?, place))
+    }
+
+    fn under(parent: &std::path::Path, label: &str) -> std::io::Result<ScratchDir> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
+        let dir = parent.join(format!(
             "report-bench-{label}-{}-{nanos}",
             std::process::id()
         ));
@@ -233,6 +259,25 @@ impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Bytes free on the file system of `path`, from `df` (no unsafe statvfs).
+fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-Pk"])
+        .arg(path)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // POSIX format: the second line's fourth field is the 1 KiB blocks free.
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }
 
 /// A multi-thread tokio runtime, as the Lambdas use (`#[tokio::main]`).

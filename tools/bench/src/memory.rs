@@ -162,8 +162,13 @@ pub fn run(options: &Options) -> Result<(), String> {
     };
     let rt = runtime()?;
     let mut rows = Vec::new();
+    let mut places = Vec::new();
     for &size in sizes {
-        rows.extend(rt.block_on(one_size(size))?);
+        let (measured, place) = rt.block_on(one_size(size))?;
+        rows.extend(measured);
+        if !places.contains(&place) {
+            places.push(place);
+        }
     }
     let mut table = Table::new(
         "Flat memory: peak RSS of one invocation, in a fresh process",
@@ -216,6 +221,11 @@ pub fn run(options: &Options) -> Result<(), String> {
          (scan, pages, data chunks, gzip into counting sinks) over the same CSV, run here \
          just before the child; end to end / renderer = its seconds over the handler's.",
     );
+    table.note(&format!(
+        "The embedded S3 server's files: {} (BENCH_S3_DIR=path puts them elsewhere, a disk \
+         folder for instance).",
+        places.join(", ")
+    ));
     table.print();
     let measured: Vec<crate::lambda_cost::Measured> = rows
         .iter()
@@ -229,11 +239,17 @@ pub fn run(options: &Options) -> Result<(), String> {
     Ok(())
 }
 
-async fn one_size(size: u64) -> Result<Vec<Row>, String> {
-    let scratch = ScratchDir::new("memory").map_err(|e| format!("temp dir: {e}"))?;
+async fn one_size(size: u64) -> Result<(Vec<Row>, String), String> {
     let spec = CsvSpec::for_size(size, 11);
     let bytes = spec.exact_len();
-    eprintln!("bench: memory {} ({} rows)…", human_size(bytes), spec.rows);
+    // The CSV, its gzip copy, about 3 bytes of pages per byte, and room.
+    let (scratch, place) = ScratchDir::for_s3("memory", bytes * 6 + (256 << 20))
+        .map_err(|e| format!("temp dir: {e}"))?;
+    eprintln!(
+        "bench: memory {} ({} rows), the embedded S3 on {place}…",
+        human_size(bytes),
+        spec.rows
+    );
     let sim = Simulator::start(SimConfig {
         polls_to_complete: 0,
         csv: spec,
@@ -324,5 +340,5 @@ async fn one_size(size: u64) -> Result<Vec<Row>, String> {
     s3.shutdown().await;
     sim.shutdown().await;
     drop(scratch);
-    Ok(rows)
+    Ok((rows, place))
 }

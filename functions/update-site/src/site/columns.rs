@@ -213,6 +213,71 @@ pub fn format_number(raw: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A number cell's parts, found in one pass: what [`format_number`] shows
+/// for it, written without an allocation (a page's number columns go through
+/// this for every cell; `format_number` checked, searched and allocated
+/// apart, about a tenth of UpdateSite's time by perf).
+pub(crate) struct Number<'a> {
+    raw: &'a str,
+    sign: &'static str,
+    int: &'a str,
+    frac: &'a str,
+}
+
+impl<'a> Number<'a> {
+    /// `raw` as a plain number (an optional sign, digits, an optional
+    /// fraction; no exponent; as many digits as `format_number` takes), or
+    /// `None`. Its text then holds only digits, a sign, a point and white
+    /// space: nothing HTML escapes.
+    pub(crate) fn parse(raw: &'a str) -> Option<Self> {
+        let t = raw.trim();
+        let (sign, rest) = match t.as_bytes().first() {
+            Some(b'-') => ("-", &t[1..]),
+            Some(b'+') => ("", &t[1..]),
+            _ => ("", t),
+        };
+        let int_len = rest
+            .bytes()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (int, frac) = rest.split_at(int_len);
+        let frac_digits = match frac.as_bytes().split_first() {
+            None => 0,
+            Some((b'.', d)) if d.iter().all(u8::is_ascii_digit) => d.len(),
+            Some(_) => return None,
+        };
+        let digits = int.len() + frac_digits;
+        // format_number's rules: at least one digit, at most 17 (a double).
+        ((1..=17).contains(&digits)).then_some(Number {
+            raw,
+            sign,
+            int,
+            frac,
+        })
+    }
+
+    /// The text `format_number` gives, appended to `out`.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        let unchanged = self.int.len() <= 3
+            && self.sign.is_empty()
+            && !self.raw.starts_with(['+', '-'])
+            && self.raw.len() == self.sign.len() + self.int.len() + self.frac.len();
+        if unchanged {
+            out.push_str(self.raw);
+            return;
+        }
+        out.push_str(self.sign);
+        let n = self.int.len();
+        for (i, c) in self.int.char_indices() {
+            if i > 0 && (n - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out.push_str(self.frac);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +306,61 @@ mod tests {
         assert_eq!(infer(&["1234567890123456789"]), ColumnType::Text);
         assert_eq!(infer(&["1.", ".5"]), ColumnType::Decimal);
         assert_eq!(infer(&["."]), ColumnType::Text);
+    }
+
+    #[test]
+    fn given_any_cell_when_parsed_as_a_number_then_it_shows_as_format_number_does() {
+        // GIVEN cells that are numbers, nearly numbers and not numbers
+        let cells = [
+            "",
+            "0",
+            "12",
+            "123",
+            "1234",
+            "-1234",
+            "-12",
+            "+12",
+            "+1234",
+            " 1234 ",
+            " 12",
+            "1234.5",
+            ".5",
+            "1.",
+            ".",
+            "-",
+            "+",
+            "-.5",
+            "+.",
+            "1e3",
+            "1E3",
+            "12345678901234567",
+            "123456789012345678",
+            "1234567890123456.7",
+            "12345678901234567.8",
+            "1,234",
+            "abc",
+            "١٢٣",
+            "12 34",
+            "-0.001234",
+            "0001234",
+            "1.2.3",
+            "--1",
+            "1-",
+            "9\u{a0}",
+        ];
+        for cell in cells {
+            // WHEN shown through Number (or escaped as text when it is none)
+            let mut ours = String::new();
+            match Number::parse(cell) {
+                Some(n) => n.push_to(&mut ours),
+                None => ours.push_str(cell),
+            }
+            // THEN it is what format_number gives
+            assert_eq!(ours, format_number(cell), "for {cell:?}");
+            if let Some(n) = Number::parse(cell) {
+                assert!(!n.raw.contains(['"', '&', '\'', '<', '>']), "{cell:?}");
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::io::{self, Read, Write};
 use askama::Template;
 
 use super::chunks::{flush_chunk, ChunkBuf};
-use super::columns::{format_number, ColumnType};
+use super::columns::{format_number, ColumnType, Number};
 use super::layout::{self, CSP};
 use super::scan::Scan;
 use super::source::{CsvRows, Row, Tee};
@@ -182,14 +182,30 @@ fn write_row(out: &mut String, row: &Row<'_>, types: &[ColumnType]) {
     // the render time.
     out.push_str("<tr>");
     for (i, cell) in row.iter().enumerate() {
-        if types.get(i).is_some_and(|t| t.is_number()) && !cell.is_empty() {
-            out.push_str("<td class=\"num\" data-v=\"");
-            Cell(cell).push_to(out);
-            out.push_str("\">");
-            push_number(out, cell);
-        } else {
-            out.push_str("<td>");
-            Cell(cell).push_to(out);
+        let number = match types.get(i) {
+            Some(t) if t.is_number() && !cell.is_empty() => Some(Number::parse(cell)),
+            _ => None,
+        };
+        match number {
+            // Nothing in a number's text to escape.
+            Some(Some(n)) => {
+                out.push_str("<td class=\"num\" data-v=\"");
+                out.push_str(cell);
+                out.push_str("\">");
+                n.push_to(out);
+            }
+            // A number column's cell that is not a plain number (an
+            // exponent, say) is shown as it is, escaped.
+            Some(None) => {
+                out.push_str("<td class=\"num\" data-v=\"");
+                Cell(cell).push_to(out);
+                out.push_str("\">");
+                Cell(cell).push_to(out);
+            }
+            None => {
+                out.push_str("<td>");
+                Cell(cell).push_to(out);
+            }
         }
         out.push_str("</td>");
     }
@@ -274,16 +290,6 @@ fn page_tail(
     }
     .render_into(html)
     .map_err(fail)
-}
-
-/// A number's text with its integer part grouped (`columns::format_number`)
-/// straight into `out`; it holds only digits, signs, `.`, `,` and `e`, so
-/// there is nothing to escape.
-fn push_number(out: &mut String, cell: &str) {
-    match format_number(cell) {
-        std::borrow::Cow::Borrowed(same) => Cell(same).push_to(out),
-        std::borrow::Cow::Owned(grouped) => out.push_str(&grouped),
-    }
 }
 
 /// Ends page `page` (its rows are `html[body_from..]`); page 1 is also
