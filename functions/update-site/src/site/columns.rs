@@ -71,6 +71,22 @@ impl Inference {
         self.possible &= kinds(cell.trim(), self.possible);
     }
 
+    /// [`Inference::observe`] for a cell not yet checked as UTF-8: only a
+    /// column that could still be typed looks at it (a cell that is not
+    /// UTF-8 is text; the second pass refuses it anyway).
+    pub fn observe_bytes(&mut self, cell: &[u8]) {
+        if cell.is_empty() || self.possible == 0 {
+            return;
+        }
+        match std::str::from_utf8(cell) {
+            Ok(text) => self.observe(text),
+            Err(_) => {
+                self.seen = true;
+                self.possible = 0;
+            }
+        }
+    }
+
     /// The column's type after every cell.
     pub fn result(&self) -> ColumnType {
         let p = self.possible;
@@ -306,6 +322,32 @@ mod tests {
         assert_eq!(infer(&["1234567890123456789"]), ColumnType::Text);
         assert_eq!(infer(&["1.", ".5"]), ColumnType::Decimal);
         assert_eq!(infer(&["."]), ColumnType::Text);
+    }
+
+    #[test]
+    fn given_cells_as_bytes_when_inferring_then_the_type_is_the_one_text_gives() {
+        // GIVEN columns of cells, some padded with non-ASCII white space
+        let columns: [&[&str]; 5] = [
+            &["1", "\u{a0}20\u{3000}", ""],
+            &["2026-01-02", " 2026-01-03 "],
+            &["1", "x"],
+            &["山田", "1"],
+            &["true", "\u{2003}false"],
+        ];
+        for cells in columns {
+            // WHEN they are observed as bytes
+            let mut bytes = Inference::default();
+            for c in cells {
+                bytes.observe_bytes(c.as_bytes());
+            }
+            // THEN the column gets the type observing them as text gives
+            assert_eq!(bytes.result(), infer(cells), "{cells:?}");
+        }
+        // AND a cell that is not UTF-8 makes the column text
+        let mut i = Inference::default();
+        i.observe_bytes(b"1");
+        i.observe_bytes(b"2\xff");
+        assert_eq!(i.result(), ColumnType::Text);
     }
 
     #[test]

@@ -44,16 +44,18 @@ pub fn scan<R: Read>(input: R, limits: &Limits, diff_max_bytes: u64) -> Result<S
     let mut past_diff_size = false;
     loop {
         past_diff_size |= csv.bytes() > diff_max_bytes;
-        let Some(row) = csv.next()? else { break };
+        // Bytes, not text: the second pass checks every byte as UTF-8, and
+        // checking here as well was a tenth of this pass.
+        let Some(row) = csv.next_record()? else { break };
         rows += 1;
         for (i, cell) in row.iter().enumerate() {
-            inference[i].observe(cell);
+            inference[i].observe_bytes(cell);
         }
         if past_diff_size {
             fingerprints = None;
         }
         if let Some(f) = fingerprints.as_mut() {
-            f.push((fnv([row.get(0).unwrap_or("")]), fnv(row.iter())));
+            f.push((fnv([row.get(0).unwrap_or_default()]), fnv(row.iter())));
         }
     }
     if csv.bytes() > diff_max_bytes {

@@ -138,8 +138,10 @@ impl<R: Read> CsvRows<R> {
         })
     }
 
-    /// The next row; `None` at the end.
-    pub(crate) fn next(&mut self) -> Result<Option<Row<'_>>, RenderError> {
+    /// The next row's fields as bytes, every limit checked but not yet
+    /// UTF-8: the first pass only learns the report's shape, and the
+    /// second checks every byte it shows (see [`CsvRows::next`]).
+    pub(crate) fn next_record(&mut self) -> Result<Option<&ByteRecord>, RenderError> {
         if !self
             .reader
             .read_byte_record(&mut self.record)
@@ -154,11 +156,24 @@ impl<R: Read> CsvRows<R> {
                 self.limits.max_rows
             )));
         }
-        let line = self.record.position().map_or(self.rows + 1, |p| p.line());
-        check_record(&self.record, line, &self.limits)?;
+        check_record(&self.record, self.line(), &self.limits)?;
+        Ok(Some(&self.record))
+    }
+
+    /// The next row; `None` at the end.
+    pub(crate) fn next(&mut self) -> Result<Option<Row<'_>>, RenderError> {
+        if self.next_record()?.is_none() {
+            return Ok(None);
+        }
+        let line = self.line();
         Row::new(&self.record)
             .map(Some)
             .map_err(|field| crate::render::not_utf8(line, field))
+    }
+
+    /// The line the last row read starts on.
+    fn line(&self) -> u64 {
+        self.record.position().map_or(self.rows + 1, |p| p.line())
     }
 
     /// Bytes read so far (all of them, at the end).
