@@ -285,7 +285,7 @@ impl<'a> Number<'a> {
         out.push_str(self.sign);
         let n = self.int.len();
         for (i, c) in self.int.char_indices() {
-            if i > 0 && (n - i) % 3 == 0 {
+            if i > 0 && (n - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
