@@ -6,7 +6,8 @@
 //! - when it succeeds: every page is UTF-8; each table holds its header row
 //!   plus its rows; inside `<thead>` and `<tbody>` every `<` starts one of
 //!   the renderer's own tags, so no markup from the CSV gets through; the
-//!   cells, unescaped (a number's raw `data-v`), page after page, are exactly
+//!   cells, unescaped (a number's raw `data-v`, or its text less its commas
+//!   where it has none), page after page, are exactly
 //!   the fields an independent `csv` parse of the input gives; the gzip copy
 //!   is the input; the counts are right;
 //! - the result does not depend on how the input is split into reads (S3
@@ -193,6 +194,7 @@ fn check(data: &[u8], (result, out): &Outcome, limits: &Limits) {
                 "</tr>",
                 "<td>",
                 "<td class=\"num\" data-v=\"",
+                "<td class=\"num\">",
                 "</td>",
             ],
         );
@@ -276,14 +278,16 @@ fn cells(section: &str, open: &str, close: &str) -> Vec<Vec<String>> {
             let attrs = &rest[..gt];
             rest = &rest[gt + 1..];
             let end = rest.find(close).expect("a closed cell");
-            // A number cell's raw value is its data-v; its text is formatted.
+            // A number cell's raw value is its data-v, or where it has none,
+            // its (formatted) text without the thousands separators.
             let raw = match attrs.split_once("data-v=\"") {
                 Some((_, v)) if !attrs.contains("data-type") => {
-                    v.strip_suffix('"').expect("data-v is quoted")
+                    unescape(v.strip_suffix('"').expect("data-v is quoted"))
                 }
-                _ => &rest[..end],
+                _ if attrs.contains("class=\"num\"") => rest[..end].replace(',', ""),
+                _ => unescape(&rest[..end]),
             };
-            row.push(unescape(raw));
+            row.push(raw);
             rest = &rest[end + close.len()..];
         }
         rows.push(row);

@@ -24,7 +24,10 @@
   const title = servedCaption.lastIndexOf(", rows ") > 0 ? servedCaption.slice(0, servedCaption.lastIndexOf(", rows ")) : servedCaption;
   const en = (n) => n.toLocaleString("en");
   const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
-  const cellValue = (td) => (td.hasAttribute("data-v") ? td.getAttribute("data-v") : td.textContent);
+  // A number cell's raw value: its data-v, or, where the renderer left that
+  // out, its text without the thousands separators.
+  const cellValue = (td) => (td.hasAttribute("data-v") ? td.getAttribute("data-v")
+    : td.classList.contains("num") ? td.textContent.replace(/,/g, "") : td.textContent);
   // The rows as served: their nodes (put back untouched) and raw values.
   const served = Array.from(tbody.rows, (tr) => ({ tr, cells: Array.from(tr.cells, cellValue) }));
   const pagers = Array.from(document.querySelectorAll("nav.pager"), (nav) => ({ nav, nodes: Array.from(nav.childNodes) }));
@@ -98,8 +101,9 @@
       const td = document.createElement("td");
       if (numeric[i] && c !== "") {
         td.className = "num";
-        td.setAttribute("data-v", c);
-        td.textContent = group(c);
+        const shown = group(c);
+        if (shown.replace(/,/g, "") !== c) td.setAttribute("data-v", c);
+        td.textContent = shown;
       } else {
         td.textContent = c;
       }

@@ -111,6 +111,14 @@ function pageIndex(report, page, pages, rows) {
 
 const human = (t) => t.slice(0, 10) + " " + t.slice(11, 16) + " UTC";
 
+// A number cell as the renderer writes it: data-v only where the shown text
+// minus its commas is not the raw value.
+function numberCell(c) {
+  const shown = formatNumber(c);
+  const v = shown.replace(/,/g, "") === c ? "" : ` data-v="${esc(c)}"`;
+  return `<td class="num"${v}>${esc(shown)}</td>`;
+}
+
 function pageHtml(r, page, root, report) {
   const rows = r.rows.length;
   const pages = Math.ceil(rows / PAGE_SIZE);
@@ -119,7 +127,7 @@ function pageHtml(r, page, root, report) {
   const top = pager(report, page, pages, first, last, rows, "Pages");
   const bottom = pager(report, page, pages, first, last, rows, "Pages, bottom");
   const body = slice.map((cells) => "<tr>" + cells.map((c, i) => isNum(COLUMNS[i].type) && c !== ""
-    ? `<td class="num" data-v="${esc(c)}">${esc(formatNumber(c))}</td>`
+    ? numberCell(c)
     : `<td>${esc(c)}</td>`).join("") + "</tr>\n").join("");
   const next = r.next ? ` <span class="next">Next report expected by <time datetime="${r.next}">${r.next}</time>.</span>` : "";
   return `<!DOCTYPE html>

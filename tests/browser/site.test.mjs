@@ -99,7 +99,8 @@ const settled = (page) => page.waitForFunction(() => {
 });
 const column = (page, i) => page.$$eval("#report tbody tr", (rows, i) => rows.map((r) => {
   const td = r.cells[i];
-  return td.hasAttribute("data-v") ? td.getAttribute("data-v") : td.textContent;
+  if (td.hasAttribute("data-v")) return td.getAttribute("data-v");
+  return td.classList.contains("num") ? td.textContent.replace(/,/g, "") : td.textContent;
 }), i);
 const range = (page) => page.$eval("nav.pager .range", (r) => r.textContent);
 const ariaSorts = (page) => page.$$eval("#report thead th", (ths) => ths.map((th) => th.getAttribute("aria-sort")));

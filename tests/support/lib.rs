@@ -223,7 +223,8 @@ impl Harness {
 /// Reading the published page back.
 pub mod html {
     /// The `<td>` cells of every body row, unescaped, in order; a number
-    /// cell's raw value (its `data-v`), not its formatted text.
+    /// cell's raw value (its `data-v`, or its text without the thousands
+    /// separators where it has none), not its formatted text.
     pub fn rows(page: &str) -> Vec<Vec<String>> {
         let body = page.split_once("<tbody>").map_or("", |(_, b)| b);
         let body = body.split_once("</tbody>").map_or(body, |(b, _)| b);
@@ -237,6 +238,7 @@ pub mod html {
                         let text = rest.split_once("</td>").map_or(rest, |(c, _)| c);
                         match attrs.split_once("data-v=\"") {
                             Some((_, v)) => unescape(v.split_once('"').map_or(v, |(v, _)| v)),
+                            None if attrs.contains("class=\"num\"") => text.replace(',', ""),
                             None => unescape(text),
                         }
                     })
@@ -310,6 +312,7 @@ pub mod html {
                 "</tr>",
                 "<td>",
                 "<td class=\"num\" data-v=\"",
+                "<td class=\"num\">",
                 "</td>",
             ]
             .iter()

@@ -272,6 +272,14 @@ impl<'a> Number<'a> {
         })
     }
 
+    /// Whether the text [`Number::push_to`] writes is `raw` with thousands
+    /// separators put in (no `+` dropped, no white space trimmed): then the
+    /// text minus its commas gives the raw value back, and the page needs no
+    /// `data-v` for it.
+    pub(crate) fn text_is_raw(&self) -> bool {
+        self.raw.len() == self.sign.len() + self.int.len() + self.frac.len()
+    }
+
     /// The text `format_number` gives, appended to `out`.
     pub(crate) fn push_to(&self, out: &mut String) {
         let unchanged = self.int.len() <= 3
@@ -401,6 +409,9 @@ mod tests {
             assert_eq!(ours, format_number(cell), "for {cell:?}");
             if let Some(n) = Number::parse(cell) {
                 assert!(!n.raw.contains(['"', '&', '\'', '<', '>']), "{cell:?}");
+                // AND its text less its commas is the cell exactly when the
+                // page may leave out data-v
+                assert_eq!(n.text_is_raw(), ours.replace(',', "") == cell, "{cell:?}");
             }
         }
     }

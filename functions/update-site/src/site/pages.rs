@@ -187,6 +187,12 @@ fn write_row(out: &mut String, row: &Row<'_>, types: &[ColumnType]) {
             _ => None,
         };
         match number {
+            // A number's text minus its commas is its raw value (the page
+            // script reads it so): no `data-v`, a fifth of a page's bytes.
+            Some(Some(n)) if n.text_is_raw() => {
+                out.push_str("<td class=\"num\">");
+                n.push_to(out);
+            }
             // Nothing in a number's text to escape.
             Some(Some(n)) => {
                 out.push_str("<td class=\"num\" data-v=\"");
