@@ -8,6 +8,7 @@
 //! - `columns.rs`: column types and number formatting;
 //! - `scan.rs`: the first pass (types, rows, fingerprints for the diff);
 //! - `pages.rs`: the second pass (pages, the gzip download);
+//! - `nav.rs`: a page's pager and page index;
 //! - `chunks.rs`: the rows as JSON data chunks, written in the same pass;
 //! - `archive.rs`: `archive.json`, `archive.html`, `feed.xml`;
 //! - `publish.rs`: the order of writes that keeps the site whole;
@@ -20,6 +21,7 @@ mod chunks;
 pub mod columns;
 pub mod layout;
 pub mod local;
+mod nav;
 pub mod pages;
 pub(crate) mod publish;
 pub mod rollback;
