@@ -16,6 +16,34 @@ async fn server() -> (tempfile::TempDir, LocalS3, aws_sdk_s3::Client) {
     (dir, s3, c)
 }
 
+/// A plain PutObject of `body` at `key` in "reports".
+async fn put(c: &aws_sdk_s3::Client, key: &str, body: Vec<u8>) {
+    c.put_object()
+        .bucket("reports")
+        .key(key)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every byte of the object at `key` in "reports".
+async fn get_bytes(c: &aws_sdk_s3::Client, key: &str) -> Vec<u8> {
+    let got = c
+        .get_object()
+        .bucket("reports")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    bytes(got.body).await
+}
+
+/// Every byte of a GET's body.
+async fn bytes(body: ByteStream) -> Vec<u8> {
+    body.collect().await.unwrap().into_bytes().to_vec()
+}
+
 fn status_of<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
@@ -41,10 +69,7 @@ async fn given_a_bucket_when_an_object_is_put_then_get_returns_it_and_it_is_a_fi
         .await
         .unwrap();
     assert_eq!(got.content_type(), Some("text/csv"));
-    assert_eq!(
-        got.body.collect().await.unwrap().into_bytes().to_vec(),
-        body
-    );
+    assert_eq!(bytes(got.body).await, body);
     assert_eq!(
         std::fs::read(s3.object_path("reports", "raw/rpt-1.csv")).unwrap(),
         body
@@ -104,10 +129,7 @@ async fn given_a_plain_put_and_one_with_a_checksum_then_both_read_back_alike_wit
             Some("rpt-1"),
             "{key}"
         );
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().to_vec(),
-            body
-        );
+        assert_eq!(bytes(got.body).await, body);
         let copy = format!("{key}.copy");
         c.copy_object()
             .bucket("reports")
@@ -148,13 +170,7 @@ async fn given_a_large_object_when_got_whole_or_by_range_then_every_byte_and_the
     // chunks by the server, a range GET by s3s-fs)
     let (_dir, _s3, c) = server().await;
     let body: Vec<u8> = (0..3 * 1024 * 1024 + 77).map(|i| (i % 251) as u8).collect();
-    c.put_object()
-        .bucket("reports")
-        .key("raw/big.csv")
-        .body(ByteStream::from(body.clone()))
-        .send()
-        .await
-        .unwrap();
+    put(&c, "raw/big.csv", body.clone()).await;
     // WHEN it is got whole
     let got = c
         .get_object()
@@ -165,10 +181,7 @@ async fn given_a_large_object_when_got_whole_or_by_range_then_every_byte_and_the
         .unwrap();
     // THEN the length header and every byte match
     assert_eq!(got.content_length(), Some(body.len() as i64));
-    assert_eq!(
-        got.body.collect().await.unwrap().into_bytes().to_vec(),
-        body
-    );
+    assert_eq!(bytes(got.body).await, body);
     // AND a range still gives just that range
     let part = c
         .get_object()
@@ -179,10 +192,7 @@ async fn given_a_large_object_when_got_whole_or_by_range_then_every_byte_and_the
         .await
         .unwrap();
     assert_eq!(part.content_length(), Some(20));
-    assert_eq!(
-        part.body.collect().await.unwrap().into_bytes().to_vec(),
-        body[1_048_570..1_048_590].to_vec()
-    );
+    assert_eq!(bytes(part.body).await, body[1_048_570..1_048_590].to_vec());
 }
 
 #[tokio::test]
@@ -355,13 +365,7 @@ async fn given_an_open_multipart_upload_when_aborted_then_list_multipart_uploads
 async fn given_an_existing_key_when_put_with_if_none_match_star_then_412_and_the_object_is_unchanged(
 ) {
     let (_dir, _s3, c) = server().await;
-    c.put_object()
-        .bucket("reports")
-        .key("k")
-        .body(ByteStream::from_static(b"first"))
-        .send()
-        .await
-        .unwrap();
+    put(&c, "k", b"first".to_vec()).await;
     let err = c
         .put_object()
         .bucket("reports")
@@ -372,17 +376,7 @@ async fn given_an_existing_key_when_put_with_if_none_match_star_then_412_and_the
         .await
         .unwrap_err();
     assert_eq!(status_of(&err), Some(412), "{err:?}");
-    let got = c
-        .get_object()
-        .bucket("reports")
-        .key("k")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        &got.body.collect().await.unwrap().into_bytes()[..],
-        b"first"
-    );
+    assert_eq!(get_bytes(&c, "k").await, b"first");
 
     // A new key with If-None-Match: * is written.
     c.put_object()
@@ -426,14 +420,7 @@ async fn given_an_existing_key_when_put_with_a_wrong_if_match_etag_then_412_and_
         .send()
         .await
         .unwrap();
-    let got = c
-        .get_object()
-        .bucket("reports")
-        .key("k")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(&got.body.collect().await.unwrap().into_bytes()[..], b"v2");
+    assert_eq!(get_bytes(&c, "k").await, b"v2");
 }
 
 #[tokio::test]
