@@ -1,6 +1,6 @@
 //! What every pass over a report shares: its [`Limits`], the errors of
 //! reading it ([`RenderError`]) and their names, the cell escaper
-//! ([`Cell`]), and the CSV reading helpers `site::source` builds on.
+//! ([`escape_into`]), and the CSV reading helpers `site::source` builds on.
 
 use std::io::{self, Read, Write};
 
@@ -69,62 +69,42 @@ impl RenderError {
     }
 }
 
-/// A cell's text, HTML-escaped exactly as askama's HTML escaper does it
-/// (`"` `&` `'` `<` `>` become `&#34;` `&#38;` `&#39;` `&#60;` `&#62;`), but
-/// the whole cell is checked first: most cells hold none of them and are then
-/// one copy, where askama's escaper walks every byte (the larger cost of
-/// rendering, by perf); a test compares the two on every escapable byte.
-pub(crate) struct Cell<'a>(pub &'a str);
-
-impl Cell<'_> {
-    /// The escaped text appended to `out`.
-    pub(crate) fn push_to(&self, out: &mut String) {
-        let _ = self.write_to(out);
-    }
-
-    fn write_to(&self, dest: &mut (impl std::fmt::Write + ?Sized)) -> std::fmt::Result {
-        let text = self.0;
-        let bytes = text.as_bytes();
-        // Branch-free over the whole cell, so the compiler vectorizes it.
-        let escapable =
-            |b: u8| (b == b'"') | (b == b'&') | (b == b'\'') | (b == b'<') | (b == b'>');
-        if !bytes.iter().fold(false, |any, &b| any | escapable(b)) {
-            return dest.write_str(text);
+/// A cell's text (UTF-8), HTML-escaped exactly as askama's HTML escaper
+/// does it (`"` `&` `'` `<` `>` become `&#34;` `&#38;` `&#39;` `&#60;`
+/// `&#62;`), appended to `out`, without askama's per-byte writes (the larger
+/// cost of rendering, by perf); a test compares the two on every byte.
+pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
+    // One table lookup per byte, a branch that is rarely taken, and one
+    // copy per run of bytes that need no entity: most cells are one copy.
+    let mut done = 0;
+    for (i, &b) in cell.iter().enumerate() {
+        if !ESCAPED[usize::from(b)] {
+            continue;
         }
-        let mut done = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let entity = match b {
-                b'"' => "&#34;",
-                b'&' => "&#38;",
-                b'\'' => "&#39;",
-                b'<' => "&#60;",
-                b'>' => "&#62;",
-                _ => continue,
-            };
-            // The escapable bytes are ASCII, so these are char boundaries.
-            dest.write_str(&text[done..i])?;
-            dest.write_str(entity)?;
-            done = i + 1;
-        }
-        dest.write_str(&text[done..])
+        let entity: &[u8] = match b {
+            b'"' => b"&#34;",
+            b'&' => b"&#38;",
+            b'\'' => b"&#39;",
+            b'<' => b"&#60;",
+            _ => b"&#62;",
+        };
+        out.extend_from_slice(&cell[done..i]);
+        out.extend_from_slice(entity);
+        done = i + 1;
     }
+    out.extend_from_slice(&cell[done..]);
 }
 
-impl std::fmt::Display for Cell<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.write_to(f)
-    }
-}
-
-impl askama::FastWritable for Cell<'_> {
-    fn write_into(
-        &self,
-        dest: &mut dyn std::fmt::Write,
-        _: &dyn askama::Values,
-    ) -> askama::Result<()> {
-        self.write_to(dest).map_err(askama::Error::from)
-    }
-}
+/// The bytes [`escape_into`] writes as entities.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'&' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t
+};
 
 pub(crate) fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -318,8 +298,10 @@ mod tests {
             texts.push(format!("{}a{}", b as char, b as char));
         }
         for text in &texts {
-            // WHEN escaped by Cell and by askama
-            let ours = Cell(text).to_string();
+            // WHEN escaped by escape_into and by askama
+            let mut ours = Vec::new();
+            escape_into(&mut ours, text.as_bytes());
+            let ours = String::from_utf8(ours).expect("UTF-8 in, UTF-8 out");
             let askamas = askama::filters::escape(text, askama::filters::Html)
                 .expect("escaping cannot fail")
                 .to_string();

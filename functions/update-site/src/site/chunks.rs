@@ -11,15 +11,18 @@ use crate::render::RenderError;
 
 /// `text` as a JSON string, exactly as serde_json writes it: most cells hold
 /// no quote, backslash or control character and are one copy between quotes.
-fn push_json_str(out: &mut Vec<u8>, text: &str) -> Result<(), RenderError> {
-    let bytes = text.as_bytes();
-    let special = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
-    if bytes.iter().fold(false, |any, &b| any | special(b)) {
+fn push_json_str(out: &mut Vec<u8>, text: &[u8]) -> Result<(), RenderError> {
+    // A control character, quote or backslash: rare, and serde_json's job.
+    if text
+        .iter()
+        .any(|&b| (b < 0x20) | (b == b'"') | (b == b'\\'))
+    {
+        let text = std::str::from_utf8(text).map_err(|e| RenderError::Malformed(e.to_string()))?;
         return serde_json::to_writer(&mut *out, text)
             .map_err(|e| RenderError::Write(io::Error::other(e)));
     }
     out.push(b'"');
-    out.extend_from_slice(bytes);
+    out.extend_from_slice(text);
     out.push(b'"');
     Ok(())
 }
@@ -103,7 +106,7 @@ mod tests {
         for text in &texts {
             // WHEN written by push_json_str and by serde_json
             let mut ours = Vec::new();
-            push_json_str(&mut ours, text).expect("writes to a Vec");
+            push_json_str(&mut ours, text.as_bytes()).expect("writes to a Vec");
             let theirs = serde_json::to_vec(text).expect("serializes");
             // THEN the bytes are the same
             assert_eq!(ours, theirs, "for {text:?}");

@@ -234,30 +234,47 @@ pub fn format_number(raw: &str) -> std::borrow::Cow<'_, str> {
 /// this for every cell; `format_number` checked, searched and allocated
 /// apart, about a tenth of UpdateSite's time by perf).
 pub(crate) struct Number<'a> {
-    raw: &'a str,
-    sign: &'static str,
-    int: &'a str,
-    frac: &'a str,
+    raw: &'a [u8],
+    sign: &'static [u8],
+    int: &'a [u8],
+    frac: &'a [u8],
+}
+
+/// `raw` without the white space `str::trim` removes. Only a cell that
+/// starts or ends outside ASCII needs the Unicode rules; ASCII white space
+/// is `is_ascii_whitespace` and the vertical tab.
+fn trim(raw: &[u8]) -> Option<&[u8]> {
+    match (raw.first(), raw.last()) {
+        (Some(&f), Some(&l)) if f >= 0x80 || l >= 0x80 => {
+            std::str::from_utf8(raw).ok().map(|t| t.trim().as_bytes())
+        }
+        _ => {
+            let space = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
+            let start = raw.iter().position(|b| !space(b)).unwrap_or(raw.len());
+            let end = raw.iter().rposition(|b| !space(b)).map_or(start, |e| e + 1);
+            Some(&raw[start..end])
+        }
+    }
 }
 
 impl<'a> Number<'a> {
-    /// `raw` as a plain number (an optional sign, digits, an optional
-    /// fraction; no exponent; as many digits as `format_number` takes), or
-    /// `None`. Its text then holds only digits, a sign, a point and white
-    /// space: nothing HTML escapes.
-    pub(crate) fn parse(raw: &'a str) -> Option<Self> {
-        let t = raw.trim();
-        let (sign, rest) = match t.as_bytes().first() {
-            Some(b'-') => ("-", &t[1..]),
-            Some(b'+') => ("", &t[1..]),
-            _ => ("", t),
+    /// `raw` (UTF-8) as a plain number (an optional sign, digits, an
+    /// optional fraction; no exponent; as many digits as `format_number`
+    /// takes), or `None`. Its text then holds only digits, a sign, a point
+    /// and white space: nothing HTML escapes.
+    pub(crate) fn parse(raw: &'a [u8]) -> Option<Self> {
+        let t = trim(raw)?;
+        let (sign, rest): (&'static [u8], _) = match t.first() {
+            Some(b'-') => (b"-", &t[1..]),
+            Some(b'+') => (b"", &t[1..]),
+            _ => (b"", t),
         };
         let int_len = rest
-            .bytes()
+            .iter()
             .position(|c| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         let (int, frac) = rest.split_at(int_len);
-        let frac_digits = match frac.as_bytes().split_first() {
+        let frac_digits = match frac.split_first() {
             None => 0,
             Some((b'.', d)) if d.iter().all(u8::is_ascii_digit) => d.len(),
             Some(_) => return None,
@@ -272,6 +289,11 @@ impl<'a> Number<'a> {
         })
     }
 
+    /// The cell as it is in the CSV.
+    pub(crate) fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// Whether the text [`Number::push_to`] writes is `raw` with thousands
     /// separators put in (no `+` dropped, no white space trimmed): then the
     /// text minus its commas gives the raw value back, and the page needs no
@@ -281,24 +303,29 @@ impl<'a> Number<'a> {
     }
 
     /// The text `format_number` gives, appended to `out`.
-    pub(crate) fn push_to(&self, out: &mut String) {
+    pub(crate) fn push_to(&self, out: &mut Vec<u8>) {
         let unchanged = self.int.len() <= 3
             && self.sign.is_empty()
-            && !self.raw.starts_with(['+', '-'])
-            && self.raw.len() == self.sign.len() + self.int.len() + self.frac.len();
+            && !self.raw.starts_with(b"+")
+            && !self.raw.starts_with(b"-")
+            && self.text_is_raw();
         if unchanged {
-            out.push_str(self.raw);
+            out.extend_from_slice(self.raw);
             return;
         }
-        out.push_str(self.sign);
+        out.extend_from_slice(self.sign);
+        // The first group has 1 to 3 digits, every later one 3.
         let n = self.int.len();
-        for (i, c) in self.int.char_indices() {
-            if i > 0 && (n - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
+        let first = match n % 3 {
+            0 => 3.min(n),
+            r => r,
+        };
+        out.extend_from_slice(&self.int[..first]);
+        for group in self.int[first..].chunks(3) {
+            out.push(b',');
+            out.extend_from_slice(group);
         }
-        out.push_str(self.frac);
+        out.extend_from_slice(self.frac);
     }
 }
 
@@ -397,18 +424,25 @@ mod tests {
             "--1",
             "1-",
             "9\u{a0}",
+            "\u{a0}1234",
+            "1234\u{2003}",
+            "\u{b}12345",
+            " 1234 ",
+            "\t-12\r",
+            "1234567890",
         ];
         for cell in cells {
             // WHEN shown through Number (or escaped as text when it is none)
-            let mut ours = String::new();
-            match Number::parse(cell) {
+            let mut ours = Vec::new();
+            match Number::parse(cell.as_bytes()) {
                 Some(n) => n.push_to(&mut ours),
-                None => ours.push_str(cell),
+                None => ours.extend_from_slice(cell.as_bytes()),
             }
+            let ours = String::from_utf8(ours).expect("UTF-8 in, UTF-8 out");
             // THEN it is what format_number gives
             assert_eq!(ours, format_number(cell), "for {cell:?}");
-            if let Some(n) = Number::parse(cell) {
-                assert!(!n.raw.contains(['"', '&', '\'', '<', '>']), "{cell:?}");
+            if let Some(n) = Number::parse(cell.as_bytes()) {
+                assert!(!n.raw.iter().any(|b| b"\"&'<>".contains(b)), "{cell:?}");
                 // AND its text less its commas is the cell exactly when the
                 // page may leave out data-v
                 assert_eq!(n.text_is_raw(), ours.replace(',', "") == cell, "{cell:?}");

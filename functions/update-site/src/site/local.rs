@@ -84,10 +84,7 @@ pub fn render_to_folder(
             format!("{folder}manifest.json"),
             serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
         ),
-        (
-            layout::INDEX.to_string(),
-            rendered.index.clone().into_bytes(),
-        ),
+        (layout::INDEX.to_string(), rendered.index.clone()),
         (
             layout::ARCHIVE_HTML.to_string(),
             archive::archive_html(&a, &meta.title)

@@ -15,7 +15,7 @@ use super::layout::{self, CSP};
 use super::nav::{count, page_index, pager};
 use super::scan::Scan;
 use super::source::{CsvRows, Row, Tee};
-use crate::render::{Cell, Limits, RenderError};
+use crate::render::{escape_into, Limits, RenderError};
 
 /// What the pages say about the report.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ pub struct Rendered {
     /// Data chunk keys, relative to the report's folder.
     pub chunks: Vec<String>,
     /// `index.html`: the first page, linked from the site's root.
-    pub index: String,
+    pub index: Vec<u8>,
     pub bytes_out: u64,
 }
 
@@ -106,46 +106,37 @@ struct HeaderCell {
 }
 
 /// One row as `<tr>…</tr>`: every cell escaped; a number column's cells
-/// with their raw text (for sorting) and grouped digits.
-fn write_row(out: &mut String, row: &Row<'_>, types: &[ColumnType]) {
-    // push_str rather than write!: the formatting machinery was a tenth of
-    // the render time.
-    out.push_str("<tr>");
+/// with their raw text (for sorting) and grouped digits. `numbers[i]`: column
+/// `i` holds numbers.
+fn write_row(out: &mut Vec<u8>, row: &Row<'_>, numbers: &[bool]) {
+    out.extend_from_slice(b"<tr>");
     for (i, cell) in row.iter().enumerate() {
-        let number = match types.get(i) {
-            Some(t) if t.is_number() && !cell.is_empty() => Some(Number::parse(cell)),
-            _ => None,
-        };
-        match number {
-            Some(Some(n)) => {
-                // A number's text minus its commas is its raw value (the
-                // page script reads it so): no `data-v`, a fifth of a page's
-                // bytes. Nothing in a number's text to escape.
-                if n.text_is_raw() {
-                    out.push_str("<td class=\"num\">");
-                } else {
-                    out.push_str("<td class=\"num\" data-v=\"");
-                    out.push_str(cell);
-                    out.push_str("\">");
-                }
-                n.push_to(out);
+        if !numbers.get(i).copied().unwrap_or(false) || cell.is_empty() {
+            out.extend_from_slice(b"<td>");
+            escape_into(out, cell);
+        } else if let Some(n) = Number::parse(cell) {
+            // A number's text minus its commas is its raw value (the page
+            // script reads it so): no `data-v`, a fifth of a page's bytes.
+            // Nothing in a number's text to escape.
+            if n.text_is_raw() {
+                out.extend_from_slice(b"<td class=\"num\">");
+            } else {
+                out.extend_from_slice(b"<td class=\"num\" data-v=\"");
+                out.extend_from_slice(n.raw());
+                out.extend_from_slice(b"\">");
             }
+            n.push_to(out);
+        } else {
             // A number column's cell that is not a plain number (an
             // exponent, say) is shown as it is, escaped.
-            Some(None) => {
-                out.push_str("<td class=\"num\" data-v=\"");
-                Cell(cell).push_to(out);
-                out.push_str("\">");
-                Cell(cell).push_to(out);
-            }
-            None => {
-                out.push_str("<td>");
-                Cell(cell).push_to(out);
-            }
+            out.extend_from_slice(b"<td class=\"num\" data-v=\"");
+            escape_into(out, cell);
+            out.extend_from_slice(b"\">");
+            escape_into(out, cell);
         }
-        out.push_str("</td>");
+        out.extend_from_slice(b"</td>");
     }
-    out.push_str("</tr>\n");
+    out.extend_from_slice(b"</tr>\n");
 }
 
 struct PageCtx<'a> {
@@ -167,15 +158,11 @@ impl PageCtx<'_> {
     }
 }
 
-fn fail(e: askama::Error) -> RenderError {
-    RenderError::Write(io::Error::other(e))
-}
-
 /// A page's head, up to its first row, into `html`, with links from `root`
 /// (the site's root) and `report` (the report's folder) as seen from where
 /// the page is stored.
 fn page_head(
-    html: &mut String,
+    html: &mut Vec<u8>,
     c: &PageCtx<'_>,
     page: u64,
     root: &str,
@@ -203,13 +190,13 @@ fn page_head(
         header: c.header,
         pager: &top,
     }
-    .render_into(html)
-    .map_err(fail)
+    .write_into(html)
+    .map_err(RenderError::Write)
 }
 
 /// A page's tail, after its last row.
 fn page_tail(
-    html: &mut String,
+    html: &mut Vec<u8>,
     c: &PageCtx<'_>,
     page: u64,
     root: &str,
@@ -224,8 +211,8 @@ fn page_tail(
         index: &index,
         complete: c.complete,
     }
-    .render_into(html)
-    .map_err(fail)
+    .write_into(html)
+    .map_err(RenderError::Write)
 }
 
 /// Ends page `page` (its rows are `html[body_from..]`); page 1 is also
@@ -233,14 +220,14 @@ fn page_tail(
 fn finish_page(
     ctx: &PageCtx<'_>,
     page: u64,
-    html: &mut String,
+    html: &mut Vec<u8>,
     body_from: usize,
     folder: &str,
-    index: &mut String,
+    index: &mut Vec<u8>,
 ) -> Result<(), RenderError> {
     if page == 1 {
         page_head(index, ctx, 1, "", folder)?;
-        index.push_str(&html[body_from..]);
+        index.extend_from_slice(&html[body_from..]);
         page_tail(index, ctx, 1, "", folder)?;
     }
     page_tail(html, ctx, page, layout::REPORT_TO_ROOT, "")
@@ -250,11 +237,11 @@ fn emit_page(
     emit: &mut dyn FnMut(SiteObject) -> io::Result<()>,
     folder: &str,
     page: u64,
-    html: String,
+    html: Vec<u8>,
 ) -> Result<(), RenderError> {
     emit(SiteObject {
         key: format!("{folder}{}", layout::page_file(page)),
-        body: html.into_bytes(),
+        body: html,
         content_type: layout::HTML,
     })
     .map_err(RenderError::Write)
@@ -302,10 +289,11 @@ pub fn render<R: Read, W: Write>(
         pages,
         complete: opts.data,
     };
+    let numbers: Vec<bool> = scan.types.iter().map(|t| t.is_number()).collect();
     let folder = layout::report_dir(&meta.report_id);
     let mut chunk = ChunkBuf::new();
     let mut chunks = Vec::new();
-    let mut index = String::new();
+    let mut index = Vec::new();
     let mut bytes_out = 0u64;
     // Each row is written into the page as it is read (the first pass
     // counted the rows, so a page's head is known before its rows): no row
@@ -314,7 +302,7 @@ pub fn render<R: Read, W: Write>(
     // differ, and gets a copy of its rows.
     let mut page = 0u64;
     let mut filled = 0usize;
-    let mut html = String::new();
+    let mut html = Vec::new();
     let mut body_from = 0usize;
     let mut rows_read = 0u64;
     let mut capacity = 64 * 1024;
@@ -322,7 +310,7 @@ pub fn render<R: Read, W: Write>(
         if filled == 0 {
             page += 1;
             // A page is about as long as the one before: one allocation.
-            html = String::with_capacity(capacity);
+            html = Vec::with_capacity(capacity);
             page_head(&mut html, &ctx, page, layout::REPORT_TO_ROOT, "")?;
             body_from = html.len();
         }
@@ -337,7 +325,7 @@ pub fn render<R: Read, W: Write>(
                 flush_chunk(emit, &folder, &mut chunk, &mut chunks)?;
             }
         }
-        write_row(&mut html, &row, &scan.types);
+        write_row(&mut html, &row, &numbers);
         filled += 1;
         if filled == page_rows {
             finish_page(&ctx, page, &mut html, body_from, &folder, &mut index)?;

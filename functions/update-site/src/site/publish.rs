@@ -322,7 +322,7 @@ async fn publish_index<S>(
     site: &Site<'_, S>,
     created_at: &str,
     report_id: &str,
-    body: &str,
+    body: &[u8],
 ) -> Result<bool, UpdateError>
 where
     S: ObjectReader + ObjectWriter + 'static,
@@ -331,7 +331,7 @@ where
     site.write_unless(
         layout::INDEX,
         layout::HTML,
-        body.as_bytes(),
+        body,
         index_metadata(created_at, report_id),
         |theirs| {
             let theirs = theirs
