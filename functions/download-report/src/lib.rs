@@ -10,6 +10,12 @@
 //! internal address, on every redirect too) and the body's first bytes are
 //! sniffed, so an HTML error page or an empty body fails with
 //! `Csv.Malformed` instead of becoming a report.
+//!
+//! While it streams, the report is also scanned and gzipped (`profile.rs`)
+//! into its profile and download beside it, so that UpdateSite reads it
+//! once and compresses nothing.
+
+mod profile;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -17,6 +23,7 @@ use shared::config::{self, ConfigError, Lookup};
 use shared::errors::{ErrorName, NamedError};
 use shared::function::{Function, InitError};
 use shared::payload::{self, PollOutcome, StoredReport};
+use shared::pipe::pipe;
 use shared::report_api::{
     ApiConfig, ApiError, BodyError, HttpReportApi, LimitedBody, ReportFetcher,
 };
@@ -30,6 +37,9 @@ pub struct Config {
     pub reports_bucket: String,
     pub reports_prefix: String,
     pub max_bytes: u64,
+    /// UpdateSite's limits and diff size, which the profile is made with.
+    pub limits: update_site::Limits,
+    pub diff_max_bytes: u64,
 }
 
 impl Config {
@@ -43,6 +53,8 @@ impl Config {
             reports_bucket: config::required(env, "REPORTS_BUCKET")?,
             reports_prefix: config::string_or(env, "REPORTS_PREFIX", "reports/"),
             max_bytes: config::parse_or(env, "MAX_REPORT_BYTES", 5 * 1024 * 1024 * 1024)?,
+            limits: update_site::Limits::from_lookup(env)?,
+            diff_max_bytes: update_site::diff_max_bytes(env)?,
         })
     }
 
@@ -131,7 +143,51 @@ pub async fn handle(
         content_type: "text/csv; charset=utf-8".into(),
         ..Default::default()
     };
-    let stored = store.put_stream(&req, &mut body).await?;
+    let keys = update_site::site::profile::keys(&req.key);
+    let (gz_writer, gz_body) = pipe(8);
+    let (tapped, profiler) = profile::start(
+        body,
+        gz_writer,
+        config.limits.clone(),
+        config.diff_max_bytes,
+    );
+    let gz_req = PutRequest {
+        bucket: req.bucket.clone(),
+        key: keys.gzip.clone(),
+        content_type: "application/gzip".into(),
+        ..Default::default()
+    };
+    // Each upload owns its reader, so that one ending (even failing) ends
+    // the profiler's side too and neither waits on the other.
+    let (stored, gz_stored) = tokio::join!(
+        async {
+            let mut tapped = tapped;
+            store.put_stream(&req, &mut tapped).await
+        },
+        async {
+            let mut gz_body = gz_body;
+            store.put_stream(&gz_req, &mut gz_body).await
+        }
+    );
+    let stored = stored?;
+    let profiled = match (profiler.await, gz_stored) {
+        (Ok(Ok(scanned)), Ok(_)) => match &stored.etag {
+            Some(etag) => store_profile(store, &req.bucket, &keys, &scanned, etag)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err("the upload returned no ETag".into()),
+        },
+        (Ok(Err(e)), _) => Err(e.to_string()),
+        (Err(e), _) => Err(format!("the profiler stopped: {e}")),
+        (Ok(Ok(_)), Err(e)) => Err(e.to_string()),
+    };
+    if let Err(why) = profiled {
+        tracing::warn!(
+            report_id,
+            why,
+            "no profile: UpdateSite reads the report twice"
+        );
+    }
     tracing::info!(
         report_id,
         bytes = stored.bytes,
@@ -145,6 +201,34 @@ pub async fn handle(
         key: req.key,
         bytes: stored.bytes,
     })
+}
+
+/// The fingerprints (for a report small enough), then the profile that
+/// names them: a profile is only there once everything it names is.
+async fn store_profile(
+    store: &impl ObjectWriter,
+    bucket: &str,
+    keys: &update_site::site::profile::Keys,
+    scanned: &update_site::site::scan::Scan,
+    etag: &str,
+) -> Result<(), StoreError> {
+    let put = |key: &str, content_type: &str| PutRequest {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        content_type: content_type.into(),
+        ..Default::default()
+    };
+    if let Some(f) = &scanned.fingerprints {
+        let body = update_site::site::scan::encode(f);
+        let req = put(&keys.rows, "application/octet-stream");
+        store.put_stream(&req, &mut &body[..]).await?;
+    }
+    let profile = update_site::site::profile::Profile::new(scanned, etag);
+    let body = serde_json::to_vec(&profile).unwrap_or_default();
+    store
+        .put_stream(&put(&keys.profile, "application/json"), &mut &body[..])
+        .await?;
+    Ok(())
 }
 
 fn created_at(input: &PollOutcome) -> DateTime<Utc> {
@@ -307,19 +391,101 @@ mod tests {
         assert!(err.to_string().contains("IN_PROGRESS"), "{err}");
     }
 
+    /// A report of `rows` rows, leaked for the fetcher's `'static` body.
+    fn report(rows: usize) -> &'static [u8] {
+        let mut csv = b"id,amount,name\n".to_vec();
+        for i in 0..rows {
+            csv.extend(format!("{i},{}.5,\"Zoë <{i}>\"\n", i * 3).as_bytes());
+        }
+        Box::leak(csv.into_boxed_slice())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn given_a_report_when_stored_then_its_profile_and_download_are_beside_it() {
+        // GIVEN a report of a few MB (many chunks through the profiler)
+        let csv = report(200_000);
+        let store = MemoryStore::default();
+        // WHEN DownloadReport stores it
+        handle(
+            &FakeFetcher(csv, Some("text/csv")),
+            &store,
+            &config(),
+            completed("https://api.example.com/f.csv"),
+        )
+        .await
+        .unwrap();
+        // THEN the download is the report gzipped
+        let stored = store.get("reports", "reports/rpt-1.csv").unwrap();
+        let gz = store.get("reports", "reports/rpt-1.csv.gz").unwrap();
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gz.data[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, csv);
+        // AND the profile names the stored CSV and is the first pass's scan
+        let profile: update_site::site::profile::Profile = serde_json::from_slice(
+            &store
+                .get("reports", "reports/rpt-1.csv.profile.json")
+                .unwrap()
+                .data,
+        )
+        .unwrap();
+        let scan = profile
+            .scan_of(Some(&stored.etag), csv.len() as u64)
+            .expect("the profile describes the stored CSV");
+        let direct =
+            update_site::site::scan::scan(csv, &update_site::Limits::default(), 20_000_000)
+                .unwrap();
+        assert_eq!(
+            (scan.header, scan.types, scan.rows),
+            (direct.header, direct.types, direct.rows)
+        );
+        // AND the fingerprints are stored for a report under the diff size
+        let rows = store.get("reports", "reports/rpt-1.csv.rows.bin").unwrap();
+        assert_eq!(
+            update_site::site::scan::decode(&rows.data),
+            direct.fingerprints
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_csv_the_scan_refuses_when_stored_then_it_is_stored_without_a_profile() {
+        // GIVEN a ragged report (UpdateSite refuses it with a clear error)
+        let store = MemoryStore::default();
+        // WHEN DownloadReport stores it
+        let out = handle(
+            &FakeFetcher(b"a,b\n1,2\n3\n", Some("text/csv")),
+            &store,
+            &config(),
+            completed("https://api.example.com/f.csv"),
+        )
+        .await;
+        // THEN the report is stored, and no profile or download is
+        assert!(out.is_ok(), "{out:?}");
+        assert_eq!(
+            store.keys(),
+            [("reports".to_string(), "reports/rpt-1.csv".to_string())]
+        );
+    }
+
     #[tokio::test]
     async fn given_a_body_over_the_limit_then_limit_exceeded() {
         let mut cfg = config();
         cfg.max_bytes = 4;
+        let store = MemoryStore::default();
         let err = handle(
             &FakeFetcher(b"a,b\n1,2\n", None),
-            &MemoryStore::default(),
+            &store,
             &cfg,
             completed("https://api.example.com/f.csv"),
         )
         .await
         .unwrap_err();
         assert_eq!(err.name(), ErrorName::CsvLimitExceeded, "{err}");
+        // AND neither the report nor a profile or download is stored
+        assert!(store.keys().is_empty(), "{:?}", store.keys());
     }
 
     #[tokio::test]

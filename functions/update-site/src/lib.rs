@@ -29,6 +29,12 @@ use shared::store::{ObjectReader, ObjectWriter, S3Settings, S3Store, StoreError,
 
 pub use render::{Limits, RenderError};
 
+/// `SITE_DIFF_MAX_BYTES` (20 MB): also read by DownloadReport, whose profile
+/// keeps the fingerprints of a report up to this size.
+pub fn diff_max_bytes(env: &dyn config::Lookup) -> Result<u64, config::ConfigError> {
+    config::parse_or(env, "SITE_DIFF_MAX_BYTES", 20_000_000)
+}
+
 /// UpdateSite's settings, read once at cold start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -77,7 +83,7 @@ impl Config {
             limits: Limits::from_lookup(env)?,
             page_rows: config::parse_or(env, "SITE_PAGE_ROWS", 0)?,
             data_max_bytes: config::parse_or(env, "SITE_DATA_MAX_BYTES", 20_000_000)?,
-            diff_max_bytes: config::parse_or(env, "SITE_DIFF_MAX_BYTES", 20_000_000)?,
+            diff_max_bytes: diff_max_bytes(env)?,
             keep_reports: config::parse_or(env, "SITE_KEEP_REPORTS", 0)?,
             schedule_period_seconds: match env.get("SITE_SCHEDULE_PERIOD_SECONDS") {
                 Some(_) => Some(config::parse_or(env, "SITE_SCHEDULE_PERIOD_SECONDS", 0)?)

@@ -4,10 +4,10 @@
 //! (integer before decimal). Numbers are shown with thousands separators,
 //! their raw text kept for sorting.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     Integer,

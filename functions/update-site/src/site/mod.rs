@@ -7,6 +7,7 @@
 //! - `source.rs`: the stored CSV read row by row within the limits;
 //! - `columns.rs`: column types and number formatting;
 //! - `scan.rs`: the first pass (types, rows, fingerprints for the diff);
+//! - `profile.rs`: the first pass and the download, made by DownloadReport;
 //! - `pages.rs`: the second pass (pages, the gzip download);
 //! - `nav.rs`: a page's pager and page index;
 //! - `chunks.rs`: the rows as JSON data chunks, written in the same pass;
@@ -23,6 +24,7 @@ pub mod layout;
 pub mod local;
 mod nav;
 pub mod pages;
+pub mod profile;
 pub(crate) mod publish;
 pub mod rollback;
 pub mod scan;

@@ -6,20 +6,23 @@
 //! write that never lets an older state replace a newer one. A failure
 //! before the archive's write leaves every published page as it was.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use flate2::write::GzEncoder;
 use serde_json::json;
 use shared::payload::{PublishedSite, StoredReport};
-use shared::pipe::pipe;
+use shared::pipe::{pipe, PipeWriter};
 use shared::store::{ObjectReader, ObjectWriter, StoreError, WriteCondition};
+use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 use tokio_util::io::SyncIoBridge;
 
 use super::archive::{self, Archive, ArchiveEntry};
 use super::layout;
 use super::pages::{self, PageOptions, SiteMeta, SiteObject};
+use super::profile;
 use super::scan::{self, Scan};
 use super::writes::{Site, ATTEMPTS};
 use crate::{panic_message, Config, UpdateError};
@@ -50,14 +53,24 @@ where
         store: store.as_ref(),
         config,
     };
-    // Pass 1: the report's shape (types, rows), streamed from S3.
-    let csv = store.open(&input.bucket, &input.key).await?;
-    let limits = config.limits.clone();
+    // Pass 1: the report's shape (types, rows) from the profile
+    // DownloadReport made as it stored the report, or streamed from S3.
     let diff_max = config.diff_max_bytes;
-    let scanned =
-        tokio::task::spawn_blocking(move || scan::scan(SyncIoBridge::new(csv), &limits, diff_max))
-            .await
-            .map_err(|e| UpdateError::Panicked(panic_message(e)))??;
+    let (scanned, download) =
+        match profile::load(store.as_ref(), &input.bucket, &input.key, diff_max).await {
+            Ok(scanned) => (scanned, Some(profile::keys(&input.key).gzip)),
+            Err(why) => {
+                tracing::info!(why, "no usable profile: the report is read twice");
+                let csv = store.open(&input.bucket, &input.key).await?;
+                let limits = config.limits.clone();
+                let scanned = tokio::task::spawn_blocking(move || {
+                    scan::scan(SyncIoBridge::new(csv), &limits, diff_max)
+                })
+                .await
+                .map_err(|e| UpdateError::Panicked(panic_message(e)))??;
+                (scanned, None)
+            }
+        };
 
     let created_at = input
         .created_at
@@ -77,8 +90,13 @@ where
         data: scanned.bytes <= config.data_max_bytes,
     };
 
-    // Pass 2: pages and data chunks as they fill, the gzip download alongside.
-    let rendered = render_and_upload(&site, store.clone(), input, &scanned, &meta, opts).await?;
+    // Pass 2: pages and data chunks as they fill, the gzip download
+    // alongside (or copied from beside the CSV).
+    let source = Source {
+        input,
+        download: download.as_deref(),
+    };
+    let rendered = render_and_upload(&site, store.clone(), source, &scanned, &meta, opts).await?;
     let folder = layout::report_dir(report_id);
     let manifest = json!({
         "report_id": report_id,
@@ -143,10 +161,31 @@ where
     })
 }
 
+/// The stored report, and its gzip download if DownloadReport made it.
+struct Source<'a> {
+    input: &'a StoredReport,
+    download: Option<&'a str>,
+}
+
+/// The gzip download as the renderer writes it: nothing when it is copied.
+struct Download(Option<GzEncoder<PipeWriter>>);
+
+impl Write for Download {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.0 {
+            Some(gz) => gz.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
 async fn render_and_upload<S>(
     site: &Site<'_, S>,
     store: Arc<S>,
-    input: &StoredReport,
+    source: Source<'_>,
     scanned: &Scan,
     meta: &SiteMeta,
     opts: PageOptions,
@@ -154,12 +193,22 @@ async fn render_and_upload<S>(
 where
     S: ObjectReader + ObjectWriter + 'static,
 {
+    let input = source.input;
     let csv = store.open(&input.bucket, &input.key).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<SiteObject>(UPLOADS_IN_FLIGHT);
-    let (gz_writer, mut gz_body) = pipe(8);
+    let (gz, mut gz_body): (_, Box<dyn AsyncRead + Send + Unpin>) = match source.download {
+        Some(key) => (
+            Download(None),
+            Box::new(store.open(&input.bucket, key).await?),
+        ),
+        None => {
+            let (writer, body) = pipe(8);
+            let gz = GzEncoder::new(writer, flate2::Compression::fast());
+            (Download(Some(gz)), Box::new(body))
+        }
+    };
     let (scanned2, meta2, limits) = (scanned.clone(), meta.clone(), site.config.limits.clone());
     let renderer = tokio::task::spawn_blocking(move || {
-        let gz = GzEncoder::new(gz_writer, flate2::Compression::fast());
         let mut emit = |o: SiteObject| {
             tx.blocking_send(o)
                 .map_err(|_| std::io::Error::other("the upload stopped"))
@@ -174,8 +223,10 @@ where
             &mut emit,
         )?;
         // Only a complete download ends the stream cleanly.
-        let writer = gz.finish().map_err(crate::RenderError::Write)?;
-        writer.finish().map_err(crate::RenderError::Write)?;
+        if let Some(gz) = gz.0 {
+            let writer = gz.finish().map_err(crate::RenderError::Write)?;
+            writer.finish().map_err(crate::RenderError::Write)?;
+        }
         Ok::<_, crate::RenderError>(rendered)
     });
     let folder = layout::report_dir(&meta.report_id);

@@ -48,21 +48,7 @@ impl<S: ObjectReader + ObjectWriter + 'static> Site<'_, S> {
         &self,
         rel: &str,
     ) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
-        let bucket = &self.config.site_bucket;
-        let key = self.key(rel);
-        let Some(info) = self.store.head(bucket, &key).await? else {
-            return Ok(None);
-        };
-        let mut body = self.store.open(bucket, &key).await?;
-        let mut bytes = Vec::with_capacity(info.size as usize);
-        body.read_to_end(&mut bytes)
-            .await
-            .map_err(|source| StoreError::Body {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                source,
-            })?;
-        Ok(Some((bytes, info.etag)))
+        read_all(self.store, &self.config.site_bucket, &self.key(rel)).await
     }
 
     /// Writes `body` at `rel` unless `keep` says the object there must stay
@@ -97,4 +83,25 @@ impl<S: ObjectReader + ObjectWriter + 'static> Site<'_, S> {
         }
         Err(UpdateError::Superseded { attempts: ATTEMPTS })
     }
+}
+
+/// A small object whole, with its ETag; `None` when it does not exist.
+pub(super) async fn read_all<S: ObjectReader + ?Sized>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    let Some(info) = store.head(bucket, key).await? else {
+        return Ok(None);
+    };
+    let mut body = store.open(bucket, key).await?;
+    let mut bytes = Vec::with_capacity(info.size as usize);
+    body.read_to_end(&mut bytes)
+        .await
+        .map_err(|source| StoreError::Body {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            source,
+        })?;
+    Ok(Some((bytes, info.etag)))
 }
