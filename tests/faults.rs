@@ -380,10 +380,16 @@ async fn s3_internal_error_on_a_part_is_retried_by_the_sdk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_access_denied_fails_as_storage_failed() {
+    // Denied on each PutObject DownloadReport makes (4), as a missing
+    // permission denies each: it stores the report and, alongside, its
+    // profile and download, whose uploads would race for a single fault (a
+    // failed profile is only logged).
     case(
         |c| {
-            c.s3_faults
-                .push((S3Op::PutObject, S3Fault::access_denied()))
+            c.s3_faults.extend(std::iter::repeat_n(
+                (S3Op::PutObject, S3Fault::access_denied()),
+                4,
+            ))
         },
         Expect::Fails("Storage.Failed"),
     )
@@ -393,11 +399,14 @@ async fn s3_access_denied_fails_as_storage_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_fails_as_storage_failed() {
     // s3s-fs creates a bucket's folder on demand, so the S3 side answers
-    // NoSuchBucket by fault injection, as AWS would.
+    // NoSuchBucket by fault injection, as AWS would: on each PutObject
+    // DownloadReport makes (see s3_access_denied_fails_as_storage_failed).
     case(
         |c| {
-            c.s3_faults
-                .push((S3Op::PutObject, S3Fault::no_such_bucket()))
+            c.s3_faults.extend(std::iter::repeat_n(
+                (S3Op::PutObject, S3Fault::no_such_bucket()),
+                4,
+            ))
         },
         Expect::Fails("Storage.Failed"),
     )

@@ -131,7 +131,7 @@ pub(crate) async fn load<S: ObjectReader + ?Sized>(
 }
 
 /// Reads `input` to its end, every byte copied into `gz`, and scans it as
-/// the first pass does. A report the scan refuses is still read to its end
+/// the first pass does, checking UTF-8 as the second does. A report the scan refuses is still read to its end
 /// (its download is then of no use; UpdateSite finds the same error
 /// itself). The copy's error, if any, comes back apart from the scan's.
 pub fn make<R: Read, W: Write>(
@@ -141,7 +141,10 @@ pub fn make<R: Read, W: Write>(
     diff_max_bytes: u64,
 ) -> (Result<Scan, RenderError>, io::Result<W>) {
     let mut tee = Tee::new(input, gz);
-    let scanned = scan::scan(&mut tee, limits, diff_max_bytes);
+    // UTF-8 checked too: a report with a profile then fails the second
+    // pass on nothing but a change or a storage error, so the download
+    // UpdateSite copies alongside its pages is never left by a bad report.
+    let scanned = scan::scan_checked(&mut tee, limits, diff_max_bytes, true);
     // The scan stops at its first error; the rest still goes to `gz`.
     let drained = io::copy(&mut tee, &mut io::sink());
     (scanned, drained.map(|_| tee.into_copy()))
@@ -280,6 +283,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out.rows, 51);
+    }
+
+    #[test]
+    fn given_a_report_that_is_not_utf8_when_profiled_then_there_is_no_profile() {
+        let csv = b"name\nJos\xe9\n";
+        let (scanned, copy) = make(&csv[..], Vec::new(), &Limits::default(), 0);
+        assert!(scanned.unwrap_err().to_string().contains("UTF-8"));
+        assert_eq!(copy.unwrap(), csv);
     }
 
     #[test]

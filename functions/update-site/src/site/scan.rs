@@ -36,6 +36,18 @@ pub(crate) fn fnv(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> u64 {
 }
 
 pub fn scan<R: Read>(input: R, limits: &Limits, diff_max_bytes: u64) -> Result<Scan, RenderError> {
+    scan_checked(input, limits, diff_max_bytes, false)
+}
+
+/// [`scan`], every row also checked as UTF-8 as the second pass checks it
+/// (`utf8`): a report it accepts, the second pass reads without an error
+/// of its own.
+pub(crate) fn scan_checked<R: Read>(
+    input: R,
+    limits: &Limits,
+    diff_max_bytes: u64,
+    utf8: bool,
+) -> Result<Scan, RenderError> {
     let mut csv = CsvRows::open(input, limits)?;
     let header: Vec<String> = csv.header.iter().map(str::to_string).collect();
     let mut inference = vec![Inference::default(); header.len()];
@@ -46,7 +58,15 @@ pub fn scan<R: Read>(input: R, limits: &Limits, diff_max_bytes: u64) -> Result<S
         past_diff_size |= csv.bytes() > diff_max_bytes;
         // Bytes, not text: the second pass checks every byte as UTF-8, and
         // checking here as well was a tenth of this pass.
-        let Some(row) = csv.next_record()? else { break };
+        let more = if utf8 {
+            csv.next()?.is_some()
+        } else {
+            csv.next_record()?.is_some()
+        };
+        if !more {
+            break;
+        }
+        let row = csv.record();
         rows += 1;
         for (i, cell) in row.iter().enumerate() {
             inference[i].observe_bytes(cell);

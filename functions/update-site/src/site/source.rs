@@ -158,6 +158,11 @@ impl<R: Read> CsvRows<R> {
         Ok(Some(&self.record))
     }
 
+    /// The last row read.
+    pub(crate) fn record(&self) -> &ByteRecord {
+        &self.record
+    }
+
     /// The next row; `None` at the end.
     pub(crate) fn next(&mut self) -> Result<Option<Row<'_>>, RenderError> {
         if self.next_record()?.is_none() {
