@@ -16,6 +16,7 @@
 
 pub mod render;
 pub mod site;
+mod swar;
 
 use std::sync::Arc;
 

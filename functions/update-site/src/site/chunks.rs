@@ -13,10 +13,7 @@ use crate::render::RenderError;
 /// no quote, backslash or control character and are one copy between quotes.
 fn push_json_str(out: &mut Vec<u8>, text: &[u8]) -> Result<(), RenderError> {
     // A control character, quote or backslash: rare, and serde_json's job.
-    if text
-        .iter()
-        .any(|&b| (b < 0x20) | (b == b'"') | (b == b'\\'))
-    {
+    if crate::swar::json_special(text) {
         let text = std::str::from_utf8(text).map_err(|e| RenderError::Malformed(e.to_string()))?;
         return serde_json::to_writer(&mut *out, text)
             .map_err(|e| RenderError::Write(io::Error::other(e)));

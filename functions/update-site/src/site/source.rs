@@ -14,7 +14,8 @@ use std::io::{self, Chain, Cursor, Read, Write};
 use csv::{ByteRecord, StringRecord};
 
 use crate::render::{
-    check_record, csv_error, read_up_to, strip_bom, Counting, Limits, RenderError,
+    check_record, check_sizes, csv_error, nul_byte, read_up_to, strip_bom, Counting, Limits,
+    RenderError,
 };
 
 /// Copies what is read from `inner` into `copy`.
@@ -59,11 +60,10 @@ pub(crate) struct Row<'a> {
 impl<'a> Row<'a> {
     /// `record` as text, if the whole row and each field is UTF-8; else the
     /// (0-based) field where the check failed.
-    fn new(record: &'a ByteRecord) -> Result<Self, usize> {
+    fn new(record: &'a ByteRecord, ascii: bool) -> Result<Self, usize> {
         let raw = record.as_slice();
-        // An ASCII row (most rows of most reports) is UTF-8 whatever its
-        // cuts; `is_ascii` reads a word at a time.
-        if raw.is_ascii() {
+        // An ASCII row (most rows of most reports) is UTF-8 whatever its cuts.
+        if ascii {
             return Ok(Row { record });
         }
         let field_at = |offset: usize| {
@@ -140,12 +140,21 @@ impl<R: Read> CsvRows<R> {
     /// UTF-8: the first pass only learns the report's shape, and the
     /// second checks every byte it shows (see [`CsvRows::next`]).
     pub(crate) fn next_record(&mut self) -> Result<Option<&ByteRecord>, RenderError> {
+        if !self.read()? {
+            return Ok(None);
+        }
+        check_record(&self.record, self.line(), &self.limits)?;
+        Ok(Some(&self.record))
+    }
+
+    /// Reads the next row and counts it; false at the end.
+    fn read(&mut self) -> Result<bool, RenderError> {
         if !self
             .reader
             .read_byte_record(&mut self.record)
             .map_err(csv_error)?
         {
-            return Ok(None);
+            return Ok(false);
         }
         self.rows += 1;
         if self.rows > self.limits.max_rows {
@@ -154,8 +163,7 @@ impl<R: Read> CsvRows<R> {
                 self.limits.max_rows
             )));
         }
-        check_record(&self.record, self.line(), &self.limits)?;
-        Ok(Some(&self.record))
+        Ok(true)
     }
 
     /// The last row read.
@@ -163,13 +171,20 @@ impl<R: Read> CsvRows<R> {
         &self.record
     }
 
-    /// The next row; `None` at the end.
+    /// The next row, every limit checked and every byte UTF-8; `None` at
+    /// the end.
     pub(crate) fn next(&mut self) -> Result<Option<Row<'_>>, RenderError> {
-        if self.next_record()?.is_none() {
+        if !self.read()? {
             return Ok(None);
         }
         let line = self.line();
-        Row::new(&self.record)
+        check_sizes(&self.record, line, &self.limits)?;
+        // ASCII and NUL in one pass over the row, a word at a time.
+        let (ascii, nul) = crate::swar::ascii_and_nul(self.record.as_slice());
+        if nul {
+            return Err(nul_byte(line));
+        }
+        Row::new(&self.record, ascii)
             .map(Some)
             .map_err(|field| crate::render::not_utf8(line, field))
     }
