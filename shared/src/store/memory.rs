@@ -146,6 +146,34 @@ impl ObjectWriter for MemoryStore {
         })
     }
 
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        req: &PutRequest,
+    ) -> Result<(), StoreError> {
+        let source = self
+            .get(source_bucket, source_key)
+            .ok_or_else(|| StoreError::Failed {
+                op: "CopyObject",
+                bucket: source_bucket.into(),
+                key: source_key.into(),
+                reason: "NoSuchKey".into(),
+            })?;
+        self.check(req, "CopyObject")?;
+        self.objects.lock().unwrap().insert(
+            (req.bucket.clone(), req.key.clone()),
+            StoredObject {
+                content_type: req.content_type.clone(),
+                content_encoding: req.content_encoding.clone(),
+                cache_control: req.cache_control.clone(),
+                metadata: req.metadata.clone(),
+                ..source
+            },
+        );
+        Ok(())
+    }
+
     async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<u64, StoreError> {
         let mut objects = self.objects.lock().unwrap();
         let before = objects.len();

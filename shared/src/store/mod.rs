@@ -142,6 +142,18 @@ pub trait ObjectWriter: Send + Sync {
         body: &mut (dyn AsyncRead + Send + Unpin),
     ) -> Result<PutResult, StoreError>;
 
+    /// Copies `source_bucket`/`source_key` into `req`'s object inside the
+    /// store (S3's CopyObject: no byte passes through the function, up to
+    /// 5 GB), with `req`'s content type, encoding, cache control and
+    /// metadata in place of the source's. `req.condition` must be
+    /// `Always`.
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        req: &PutRequest,
+    ) -> Result<(), StoreError>;
+
     /// Deletes every object whose key starts with `prefix` (a report's
     /// folder, past its retention); returns how many.
     async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<u64, StoreError>;

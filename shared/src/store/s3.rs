@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::{
     ObjectBody, ObjectInfo, ObjectReader, ObjectWriter, PutRequest, PutResult, StoreError,
-    MIN_PART_SIZE, PART_SIZE,
+    WriteCondition, MIN_PART_SIZE, PART_SIZE,
 };
 use crate::config::{self, ConfigError, Lookup};
 
@@ -466,6 +466,29 @@ impl ObjectWriter for S3Store {
         })
     }
 
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        req: &PutRequest,
+    ) -> Result<(), StoreError> {
+        debug_assert!(matches!(req.condition, WriteCondition::Always));
+        self.client
+            .copy_object()
+            .copy_source(copy_source(source_bucket, source_key))
+            .bucket(&req.bucket)
+            .key(&req.key)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .content_type(&req.content_type)
+            .set_content_encoding(req.content_encoding.clone())
+            .set_cache_control(req.cache_control.clone())
+            .set_metadata(metadata_map(&req.metadata))
+            .send()
+            .await
+            .map_err(|e| classify("CopyObject", &req.bucket, &req.key, e))?;
+        Ok(())
+    }
+
     async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<u64, StoreError> {
         let mut deleted = 0u64;
         let mut token: Option<String> = None;
@@ -498,6 +521,20 @@ impl ObjectWriter for S3Store {
     }
 }
 
+/// CopyObject's `x-amz-copy-source`: `bucket/key`, the key URL-encoded
+/// but for its slashes.
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn metadata_map(pairs: &[(String, String)]) -> Option<HashMap<String, String>> {
     (!pairs.is_empty()).then(|| pairs.iter().cloned().collect())
 }
@@ -505,6 +542,15 @@ fn metadata_map(pairs: &[(String, String)]) -> Option<HashMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_a_key_with_spaces_and_unicode_then_the_copy_source_encodes_all_but_slashes() {
+        assert_eq!(
+            copy_source("b", "reports/rpt-1.csv.gz"),
+            "b/reports/rpt-1.csv.gz"
+        );
+        assert_eq!(copy_source("b", "a b/é+?"), "b/a%20b/%C3%A9%2B%3F");
+    }
 
     #[tokio::test]
     async fn read_chunk_fills_a_whole_part_from_small_reads() {

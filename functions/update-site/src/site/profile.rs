@@ -8,8 +8,8 @@
 //!
 //! DownloadReport reads every byte anyway, mostly while it waits on the
 //! reporting API; UpdateSite then reads the CSV once, not twice, and
-//! compresses nothing (make bench: the first pass and deflate were two
-//! thirds of its CPU). UpdateSite uses a profile only if it names the ETag
+//! compresses nothing: it copies the download inside S3 (make bench: the
+//! first pass and deflate were two thirds of its CPU). UpdateSite uses a profile only if it names the ETag
 //! and size of the CSV it reads; without one it makes both itself, as
 //! `make render` does.
 
@@ -142,8 +142,8 @@ pub fn make<R: Read, W: Write>(
 ) -> (Result<Scan, RenderError>, io::Result<W>) {
     let mut tee = Tee::new(input, gz);
     // UTF-8 checked too: a report with a profile then fails the second
-    // pass on nothing but a change or a storage error, so the download
-    // UpdateSite copies alongside its pages is never left by a bad report.
+    // pass on nothing but a change or a storage error, so a bad report
+    // never leaves pages of its own behind.
     let scanned = scan::scan_checked(&mut tee, limits, diff_max_bytes, true);
     // The scan stops at its first error; the rest still goes to `gz`.
     let drained = io::copy(&mut tee, &mut io::sink());

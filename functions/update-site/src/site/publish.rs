@@ -15,7 +15,6 @@ use serde_json::json;
 use shared::payload::{PublishedSite, StoredReport};
 use shared::pipe::{pipe, PipeWriter};
 use shared::store::{ObjectReader, ObjectWriter, StoreError, WriteCondition};
-use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 use tokio_util::io::SyncIoBridge;
 
@@ -196,15 +195,13 @@ where
     let input = source.input;
     let csv = store.open(&input.bucket, &input.key).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<SiteObject>(UPLOADS_IN_FLIGHT);
-    let (gz, mut gz_body): (_, Box<dyn AsyncRead + Send + Unpin>) = match source.download {
-        Some(key) => (
-            Download(None),
-            Box::new(store.open(&input.bucket, key).await?),
-        ),
+    // Made here only without a profile; else copied inside S3 at the end.
+    let (gz, gz_body) = match source.download {
+        Some(_) => (Download(None), None),
         None => {
             let (writer, body) = pipe(8);
             let gz = GzEncoder::new(writer, flate2::Compression::fast());
-            (Download(Some(gz)), Box::new(body))
+            (Download(Some(gz)), Some(body))
         }
     };
     let (scanned2, meta2, limits) = (scanned.clone(), meta.clone(), site.config.limits.clone());
@@ -236,7 +233,12 @@ where
         true,
     );
     gz_req.content_encoding = Some("gzip".into());
-    let gz_upload = async { store.put_stream(&gz_req, &mut gz_body).await };
+    let gz_upload = async {
+        match gz_body {
+            Some(mut body) => store.put_stream(&gz_req, &mut body).await.map(|_| ()),
+            None => Ok(()),
+        }
+    };
     let pages_upload = async {
         let mut running = JoinSet::new();
         let mut first_error: Option<StoreError> = None;
@@ -274,6 +276,11 @@ where
     let rendered = rendered?;
     pages_done?;
     gz_done?;
+    if let Some(key) = source.download {
+        // Inside S3, once every page is there: a run that fails before
+        // leaves no download of its own.
+        store.copy(&input.bucket, key, &gz_req).await?;
+    }
     Ok(rendered)
 }
 
