@@ -27,7 +27,7 @@ use shared::pipe::pipe;
 use shared::report_api::{
     ApiConfig, ApiError, BodyError, HttpReportApi, LimitedBody, ReportFetcher,
 };
-use shared::store::{ObjectWriter, PutRequest, S3Settings, S3Store, StoreError};
+use shared::store::{ObjectWriter, PutRequest, S3Settings, S3Store, StoreError, MIN_PART_SIZE};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// DownloadReport's settings, read once at cold start.
@@ -258,7 +258,11 @@ impl Function for DownloadReport {
         // built here, so init takes the longer of the two, not their sum.
         let api_config = config.api.clone();
         let api = tokio::task::spawn_blocking(move || HttpReportApi::new(api_config));
-        let store = S3Store::new(S3Settings::from_lookup(env)?.client().await);
+        // Two multipart uploads at once (the report and its gzip download),
+        // each holding up to three parts: S3's smallest parts keep a 1 GB
+        // report well within 64 MiB (make bench memory).
+        let store = S3Store::new(S3Settings::from_lookup(env)?.client().await)
+            .with_part_size(MIN_PART_SIZE);
         let api = api.await??;
         Ok(DownloadReport { config, api, store })
     }
