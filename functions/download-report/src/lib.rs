@@ -221,12 +221,12 @@ async fn store_profile(
     if let Some(f) = &scanned.fingerprints {
         let body = update_site::site::scan::encode(f);
         let req = put(&keys.rows, "application/octet-stream");
-        store.put_stream(&req, &mut &body[..]).await?;
+        store.put_bytes(&req, body.into()).await?;
     }
     let profile = update_site::site::profile::Profile::new(scanned, etag);
     let body = serde_json::to_vec(&profile).unwrap_or_default();
     store
-        .put_stream(&put(&keys.profile, "application/json"), &mut &body[..])
+        .put_bytes(&put(&keys.profile, "application/json"), body.into())
         .await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::io;
 use std::pin::Pin;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::io::AsyncRead;
 
 use crate::errors::ErrorName;
@@ -141,6 +142,13 @@ pub trait ObjectWriter: Send + Sync {
         req: &PutRequest,
         body: &mut (dyn AsyncRead + Send + Unpin),
     ) -> Result<PutResult, StoreError>;
+
+    /// Writes `body`, already in memory, as one object: no copy of it
+    /// into a part buffer (an upload of many small pages allocated a part
+    /// for each, by perf).
+    async fn put_bytes(&self, req: &PutRequest, body: Bytes) -> Result<PutResult, StoreError> {
+        self.put_stream(req, &mut &body[..]).await
+    }
 
     /// Copies `source_bucket`/`source_key` into `req`'s object inside the
     /// store (S3's CopyObject: no byte passes through the function, up to

@@ -419,23 +419,9 @@ impl ObjectReader for S3Store {
     }
 }
 
-#[async_trait]
-impl ObjectWriter for S3Store {
-    async fn put_stream(
-        &self,
-        req: &PutRequest,
-        body: &mut (dyn AsyncRead + Send + Unpin),
-    ) -> Result<PutResult, StoreError> {
-        let first = read_chunk(body, self.part_size)
-            .await
-            .map_err(|source| StoreError::Body {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-                source,
-            })?;
-        if first.len() >= self.part_size {
-            return self.multipart(req, first, body).await;
-        }
+impl S3Store {
+    /// One PutObject of `first`, a body under a part.
+    async fn put_object(&self, req: &PutRequest, first: Bytes) -> Result<PutResult, StoreError> {
         let bytes = first.len() as u64;
         let put = self
             .client
@@ -464,6 +450,34 @@ impl ObjectWriter for S3Store {
             bytes,
             etag: out.e_tag().map(String::from),
         })
+    }
+}
+
+#[async_trait]
+impl ObjectWriter for S3Store {
+    async fn put_stream(
+        &self,
+        req: &PutRequest,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<PutResult, StoreError> {
+        let first = read_chunk(body, self.part_size)
+            .await
+            .map_err(|source| StoreError::Body {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                source,
+            })?;
+        if first.len() >= self.part_size {
+            return self.multipart(req, first, body).await;
+        }
+        self.put_object(req, first).await
+    }
+
+    async fn put_bytes(&self, req: &PutRequest, body: Bytes) -> Result<PutResult, StoreError> {
+        if body.len() >= self.part_size {
+            return self.put_stream(req, &mut &body[..]).await;
+        }
+        self.put_object(req, body).await
     }
 
     async fn copy(

@@ -247,8 +247,8 @@ where
             let req = site.request(&o.key, o.content_type, immutable);
             let store = store.clone();
             running.spawn(async move {
-                let mut body = &o.body[..];
-                store.put_stream(&req, &mut body).await.map(|_| ())
+                let body = bytes::Bytes::from(o.body);
+                store.put_bytes(&req, body).await.map(|_| ())
             });
             while running.len() >= UPLOADS_IN_FLIGHT {
                 if let Some(Ok(Err(e))) = running.join_next().await {

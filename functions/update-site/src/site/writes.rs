@@ -39,8 +39,8 @@ impl<S: ObjectReader + ObjectWriter + 'static> Site<'_, S> {
     }
 
     pub(super) async fn put(&self, req: &PutRequest, body: &[u8]) -> Result<(), StoreError> {
-        let mut body = body;
-        self.store.put_stream(req, &mut body).await.map(|_| ())
+        let body = bytes::Bytes::copy_from_slice(body);
+        self.store.put_bytes(req, body).await.map(|_| ())
     }
 
     /// A small object's bytes and ETag; `None` when it does not exist.
