@@ -81,15 +81,13 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
     }
     let mut done = 0;
     for (i, &b) in cell.iter().enumerate() {
-        if !ESCAPED[usize::from(b)] {
-            continue;
-        }
         let entity: &[u8] = match b {
             b'"' => b"&#34;",
             b'&' => b"&#38;",
             b'\'' => b"&#39;",
             b'<' => b"&#60;",
-            _ => b"&#62;",
+            b'>' => b"&#62;",
+            _ => continue,
         };
         out.extend_from_slice(&cell[done..i]);
         out.extend_from_slice(entity);
@@ -97,17 +95,6 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
     }
     out.extend_from_slice(&cell[done..]);
 }
-
-/// The bytes [`escape_into`] writes as entities.
-const ESCAPED: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'&' as usize] = true;
-    t[b'\'' as usize] = true;
-    t[b'<' as usize] = true;
-    t[b'>' as usize] = true;
-    t
-};
 
 pub(crate) fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;

@@ -61,6 +61,21 @@ impl MemoryStore {
         keys
     }
 
+    /// `data` stored as `req`'s object, with `req`'s headers.
+    fn write(&self, req: &PutRequest, data: Vec<u8>, etag: String) {
+        self.objects.lock().unwrap().insert(
+            (req.bucket.clone(), req.key.clone()),
+            StoredObject {
+                content_type: req.content_type.clone(),
+                content_encoding: req.content_encoding.clone(),
+                cache_control: req.cache_control.clone(),
+                metadata: req.metadata.clone(),
+                data,
+                etag,
+            },
+        );
+    }
+
     fn check(&self, req: &PutRequest, op: &'static str) -> Result<(), StoreError> {
         let current = self.get(&req.bucket, &req.key);
         let ok = match (&req.condition, current) {
@@ -81,6 +96,15 @@ impl MemoryStore {
     }
 }
 
+fn no_such_key(op: &'static str, bucket: &str, key: &str) -> StoreError {
+    StoreError::Failed {
+        op,
+        bucket: bucket.into(),
+        key: key.into(),
+        reason: "NoSuchKey".into(),
+    }
+}
+
 fn fnv(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
         (h ^ *b as u64).wrapping_mul(0x100000001b3)
@@ -92,12 +116,7 @@ impl ObjectReader for MemoryStore {
     async fn open(&self, bucket: &str, key: &str) -> Result<ObjectBody, StoreError> {
         match self.get(bucket, key) {
             Some(obj) => Ok(Box::pin(io::Cursor::new(obj.data))),
-            None => Err(StoreError::Failed {
-                op: "GetObject",
-                bucket: bucket.into(),
-                key: key.into(),
-                reason: "NoSuchKey".into(),
-            }),
+            None => Err(no_such_key("GetObject", bucket, key)),
         }
     }
 
@@ -129,17 +148,7 @@ impl ObjectWriter for MemoryStore {
         self.check(req, "PutObject")?;
         let etag = format!("\"{:x}\"", fnv(&data));
         let bytes = data.len() as u64;
-        self.objects.lock().unwrap().insert(
-            (req.bucket.clone(), req.key.clone()),
-            StoredObject {
-                content_type: req.content_type.clone(),
-                content_encoding: req.content_encoding.clone(),
-                cache_control: req.cache_control.clone(),
-                metadata: req.metadata.clone(),
-                data,
-                etag: etag.clone(),
-            },
-        );
+        self.write(req, data, etag.clone());
         Ok(PutResult {
             bytes,
             etag: Some(etag),
@@ -154,23 +163,10 @@ impl ObjectWriter for MemoryStore {
     ) -> Result<(), StoreError> {
         let source = self
             .get(source_bucket, source_key)
-            .ok_or_else(|| StoreError::Failed {
-                op: "CopyObject",
-                bucket: source_bucket.into(),
-                key: source_key.into(),
-                reason: "NoSuchKey".into(),
-            })?;
+            .ok_or_else(|| no_such_key("CopyObject", source_bucket, source_key))?;
         self.check(req, "CopyObject")?;
-        self.objects.lock().unwrap().insert(
-            (req.bucket.clone(), req.key.clone()),
-            StoredObject {
-                content_type: req.content_type.clone(),
-                content_encoding: req.content_encoding.clone(),
-                cache_control: req.cache_control.clone(),
-                metadata: req.metadata.clone(),
-                ..source
-            },
-        );
+        // Like S3's: the source's bytes and ETag, the request's headers.
+        self.write(req, source.data, source.etag);
         Ok(())
     }
 
