@@ -176,28 +176,11 @@ pub(crate) fn not_utf8(line: u64, field: usize) -> RenderError {
     ))
 }
 
-pub(crate) fn csv_error(err: csv::Error) -> RenderError {
-    let line =
-        |pos: Option<&csv::Position>| pos.map_or(String::new(), |p| format!("line {}: ", p.line()));
-    match err.into_kind() {
-        csv::ErrorKind::Io(e) => RenderError::Read(e),
-        csv::ErrorKind::Utf8 { pos, err } => match pos {
-            Some(p) => not_utf8(p.line(), err.field()),
-            None => RenderError::Malformed(format!(
-                "invalid UTF-8 in field {} (the report must be UTF-8 text)",
-                err.field() + 1
-            )),
-        },
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => RenderError::Malformed(format!(
-            "{}a row of {len} fields where the header has {expected_len} (ragged rows)",
-            line(pos.as_ref())
-        )),
-        other => RenderError::Malformed(format!("{other:?}")),
-    }
+/// A row whose field count is not the header's.
+pub(crate) fn ragged(line: u64, len: usize, expected: usize) -> RenderError {
+    RenderError::Malformed(format!(
+        "line {line}: a row of {len} fields where the header has {expected} (ragged rows)"
+    ))
 }
 
 /// Marks an input that went past `Limits::max_bytes`.

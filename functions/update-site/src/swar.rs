@@ -69,6 +69,24 @@ pub(crate) fn ascii_and_nul(bytes: &[u8]) -> (bool, bool) {
     (high & HI == 0 && rest_high < 0x80, zero != 0 || rest_zero)
 }
 
+/// Where the first byte of `bytes` that is one of `set` is. Lowest first:
+/// [`zeros`] flags a false byte only above a true one, never below.
+#[inline]
+pub(crate) fn find<const N: usize>(bytes: &[u8], set: [u8; N]) -> Option<usize> {
+    let mut at = 0;
+    let (words, rest) = words(bytes);
+    for w in words {
+        let hits = set
+            .iter()
+            .fold(0, |m, &b| m | zeros(w ^ (LO * u64::from(b))));
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    rest.iter().position(|b| set.contains(b)).map(|p| at + p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +107,10 @@ mod tests {
                         assert_eq!(html_special(&bytes), html, "{bytes:?}");
                         let json = bytes.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
                         assert_eq!(json_special(&bytes), json, "{bytes:?}");
+                        let first = |set: &[u8]| bytes.iter().position(|c| set.contains(c));
+                        assert_eq!(find(&bytes, [b',', b'\n', b'\r']), first(b",\n\r"));
+                        assert_eq!(find(&bytes, [b'"']), first(b"\""));
+                        assert_eq!(find(&bytes, [b]), first(&[b]));
                         assert_eq!(
                             ascii_and_nul(&bytes),
                             (bytes.is_ascii(), bytes.contains(&0)),

@@ -4,6 +4,7 @@
 //! filter and download, and the site keeps an archive of every report.
 //!
 //! - `layout.rs`: where everything lives, the CSP, the assets;
+//! - `tokenizer.rs`: CSV bytes cut into records as the csv crate cuts them;
 //! - `source.rs`: the stored CSV read row by row within the limits;
 //! - `columns.rs`: column types and number formatting;
 //! - `scan.rs`: the first pass (types, rows, fingerprints for the diff);
@@ -29,4 +30,5 @@ pub(crate) mod publish;
 pub mod rollback;
 pub mod scan;
 pub(crate) mod source;
+mod tokenizer;
 mod writes;

@@ -3,18 +3,19 @@
 //! UTF-8 refused) and, optionally, every byte read copied to a writer (the
 //! gzip download is made from the very bytes that are rendered).
 //!
-//! Rows are read as bytes (`read_byte_record`, the csv crate's fastest
-//! reader) and each row is checked as UTF-8 once, whole, then cut into
-//! fields at their (ASCII-delimited) boundaries: `StringRecord` checks field
-//! by field whenever a row is not all ASCII, which was a tenth of the
-//! render time by perf.
+//! Rows are cut by [`Tokenizer`] (the csv crate's reading, a field at a
+//! time) into a reused `ByteRecord`, and each row is checked as UTF-8 once,
+//! whole, then cut into fields at their (ASCII-delimited) boundaries:
+//! `StringRecord` checks field by field whenever a row is not all ASCII,
+//! which was a tenth of the render time by perf.
 
 use std::io::{self, Chain, Cursor, Read, Write};
 
 use csv::{ByteRecord, StringRecord};
 
+use super::tokenizer::Tokenizer;
 use crate::render::{
-    check_record, check_sizes, csv_error, nul_byte, read_up_to, strip_bom, Counting, Limits,
+    check_record, check_sizes, not_utf8, nul_byte, ragged, read_up_to, strip_bom, Counting, Limits,
     RenderError,
 };
 
@@ -45,7 +46,7 @@ type Source<R> = Chain<Cursor<Vec<u8>>, Counting<R>>;
 
 /// The report's rows after its header.
 pub(crate) struct CsvRows<R: Read> {
-    reader: csv::Reader<Source<R>>,
+    reader: Tokenizer<Source<R>>,
     pub(crate) header: StringRecord,
     record: ByteRecord,
     rows: u64,
@@ -107,17 +108,15 @@ impl<R: Read> CsvRows<R> {
                 "the body looks like {kind}, not CSV"
             )));
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(false)
-            .buffer_capacity(256 * 1024)
-            .from_reader(Cursor::new(sniff).chain(counted));
-        let mut header = StringRecord::new();
-        if !reader.read_record(&mut header).map_err(csv_error)? {
+        let mut reader = Tokenizer::new(Cursor::new(sniff).chain(counted), 256 * 1024);
+        let mut first = ByteRecord::new();
+        if !reader.read(&mut first).map_err(RenderError::Read)? {
             return Err(RenderError::Malformed(
                 "the report is empty: no header row".into(),
             ));
         }
+        let header = StringRecord::from_byte_record(first)
+            .map_err(|e| not_utf8(1, e.utf8_error().field()))?;
         let header = strip_bom(header);
         if header.len() > limits.max_columns {
             return Err(RenderError::Limit(format!(
@@ -151,12 +150,16 @@ impl<R: Read> CsvRows<R> {
     fn read(&mut self) -> Result<bool, RenderError> {
         if !self
             .reader
-            .read_byte_record(&mut self.record)
-            .map_err(csv_error)?
+            .read(&mut self.record)
+            .map_err(RenderError::Read)?
         {
             return Ok(false);
         }
         self.rows += 1;
+        // As the csv crate does (`flexible(false)`), before any limit.
+        if self.record.len() != self.header.len() {
+            return Err(ragged(self.line(), self.record.len(), self.header.len()));
+        }
         if self.rows > self.limits.max_rows {
             return Err(RenderError::Limit(format!(
                 "more than {} rows",

@@ -1,0 +1,451 @@
+//! The report's bytes cut into records exactly as the csv crate cuts them
+//! with its defaults (`,` between fields, `"` quoting with `""` for a quote,
+//! CR, LF or CRLF ending a record, empty lines skipped), but a field at a
+//! time instead of a byte at a time.
+//!
+//! Why our own: csv-core walks a DFA byte by byte; that walk was the largest
+//! part of the render (perf: a third of its thread), as much as the whole
+//! `ByteRecord` floor it is measured against. Here [`crate::swar::find`]
+//! looks for the next byte that matters (`,` CR LF in a plain field, `"` in
+//! a quoted one) 8 bytes at a time. (memchr's SIMD searches lost to csv-core
+//! on this: a field is a dozen bytes, shorter than a search's set-up.)
+//! simd-csv searches with SIMD too, but
+//! documents that it reads some input differently from the csv crate (a
+//! quote inside a plain field, a CR at the start of a record), and the
+//! passes (DownloadReport's profile, UpdateSite's scan and pages) must read
+//! every report as the csv crate does, byte for byte, record for record.
+//!
+//! A record longer than the buffer is handed to csv-core itself, streaming,
+//! so a huge field costs what it cost before. The tests compare every record,
+//! field and line number with the csv crate on generated inputs cut into
+//! every buffer size.
+
+use std::io::{self, Read};
+
+use csv::{ByteRecord, Position};
+use csv_core::ReadRecordResult;
+
+use crate::swar::find;
+
+/// Reads records from `input` through a buffer of its own.
+pub(crate) struct Tokenizer<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// As csv-core counts it: 1 + the LF bytes consumed so far.
+    line: u64,
+    /// Bytes consumed so far.
+    byte: u64,
+    records: u64,
+    /// A field being put together (it holds `""` or text after its quote).
+    scratch: Vec<u8>,
+}
+
+/// How a record ended in the buffer.
+enum Parsed {
+    /// A whole record: this many bytes (up to and including its terminator)
+    /// and LF bytes among them.
+    Record { len: usize, newlines: u64 },
+    /// The buffer ends inside the record: more input is needed.
+    More,
+}
+
+impl<R: Read> Tokenizer<R> {
+    pub(crate) fn new(input: R, capacity: usize) -> Self {
+        Tokenizer {
+            input,
+            buf: vec![0; capacity.max(1)],
+            start: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            byte: 0,
+            records: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The next record into `record`, positioned as the csv crate positions
+    /// it (the line after the record before); false at the end.
+    pub(crate) fn read(&mut self, record: &mut ByteRecord) -> io::Result<bool> {
+        record.clear();
+        let mut pos = Position::new();
+        pos.set_line(self.line)
+            .set_byte(self.byte)
+            .set_record(self.records);
+        record.set_position(Some(pos));
+        if !self.skip_empty_lines()? {
+            return Ok(false);
+        }
+        loop {
+            let unread = &self.buf[self.start..self.end];
+            match parse(unread, self.eof, record, &mut self.scratch) {
+                Parsed::Record { len, newlines } => {
+                    self.consume(len, newlines);
+                    break;
+                }
+                Parsed::More if self.start > 0 || self.end < self.buf.len() => {
+                    record.truncate(0);
+                    self.fill()?;
+                }
+                Parsed::More => {
+                    record.truncate(0);
+                    self.read_long(record)?;
+                    break;
+                }
+            }
+        }
+        self.records += 1;
+        Ok(true)
+    }
+
+    /// Skips CR and LF before a record, as csv-core does; false at the end.
+    fn skip_empty_lines(&mut self) -> io::Result<bool> {
+        loop {
+            let unread = &self.buf[self.start..self.end];
+            let skip = unread
+                .iter()
+                .position(|&b| b != b'\n' && b != b'\r')
+                .unwrap_or(unread.len());
+            let newlines = newlines(&unread[..skip]);
+            self.consume(skip, newlines);
+            if self.start < self.end {
+                return Ok(true);
+            }
+            if self.eof {
+                return Ok(false);
+            }
+            self.fill()?;
+        }
+    }
+
+    fn consume(&mut self, n: usize, newlines: u64) {
+        self.start += n;
+        self.byte += n as u64;
+        self.line += newlines;
+    }
+
+    /// Moves the unread bytes to the front and reads until the buffer is
+    /// full or the input ends.
+    fn fill(&mut self) -> io::Result<()> {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        while self.end < self.buf.len() && !self.eof {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// A record longer than the buffer, read by csv-core as it streams.
+    fn read_long(&mut self, record: &mut ByteRecord) -> io::Result<()> {
+        let mut core = csv_core::Reader::new();
+        let mut out = vec![0u8; self.buf.len()];
+        let mut ends = vec![0usize; 64];
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            if self.start == self.end && !self.eof {
+                self.fill()?;
+            }
+            let unread = &self.buf[self.start..self.end];
+            let (res, nin, nout, nend) =
+                core.read_record(unread, &mut out[outlen..], &mut ends[endlen..]);
+            let newlines = newlines(&unread[..nin]);
+            self.consume(nin, newlines);
+            outlen += nout;
+            endlen += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
+                ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                ReadRecordResult::Record | ReadRecordResult::End => break,
+            }
+        }
+        let mut from = 0;
+        for &to in &ends[..endlen] {
+            record.push_field(&out[from..to]);
+            from = to;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get_ref(&self) -> &R {
+        &self.input
+    }
+
+    pub(crate) fn into_inner(self) -> R {
+        self.input
+    }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// One record from the start of `buf` (which is not CR or LF), its fields
+/// pushed onto `record`. At the end of the input (`eof`) the buffer's end
+/// ends the record, as it does for csv-core.
+fn parse(buf: &[u8], eof: bool, record: &mut ByteRecord, scratch: &mut Vec<u8>) -> Parsed {
+    let mut i = 0;
+    let mut lf = 0u64;
+    // One field per turn; `i` is where it starts.
+    loop {
+        scratch.clear();
+        let mut assembled = false;
+        if buf.get(i) == Some(&b'"') {
+            match quoted(buf, i + 1, eof, record, scratch, &mut lf) {
+                Quoted::Next(next) => {
+                    i = next;
+                    continue;
+                }
+                Quoted::Plain(from) => {
+                    assembled = true;
+                    i = from;
+                }
+                Quoted::End(parsed) => return parsed,
+            }
+        }
+        // A plain field (or the rest of a quoted one): up to `,` CR or LF;
+        // a quote here is text.
+        match find(&buf[i..], [b',', b'\n', b'\r']).map(|p| i + p) {
+            None if !eof => return Parsed::More,
+            None => {
+                push(record, scratch, assembled, &buf[i..]);
+                return Parsed::Record {
+                    len: buf.len(),
+                    newlines: lf,
+                };
+            }
+            Some(p) => {
+                push(record, scratch, assembled, &buf[i..p]);
+                if buf[p] != b',' {
+                    return end_record(buf, p + 1, lf);
+                }
+                i = p + 1;
+            }
+        }
+    }
+}
+
+/// How a quoted field ended.
+enum Quoted {
+    /// Pushed; the next field starts here.
+    Next(usize),
+    /// Text follows its closing quote: `scratch` holds the field so far,
+    /// and it goes on as a plain field from here (csv-core's `InField`).
+    Plain(usize),
+    /// The record ended with it (or more input is needed).
+    End(Parsed),
+}
+
+/// A quoted field whose text starts at `from`: it runs to a quote that is
+/// not doubled. LF bytes inside are counted into `lf`.
+fn quoted(
+    buf: &[u8],
+    mut from: usize,
+    eof: bool,
+    record: &mut ByteRecord,
+    scratch: &mut Vec<u8>,
+    lf: &mut u64,
+) -> Quoted {
+    let mut assembled = false;
+    loop {
+        let Some(q) = find(&buf[from..], [b'"']).map(|q| from + q) else {
+            if !eof {
+                return Quoted::End(Parsed::More);
+            }
+            // Unclosed at the end of the input: the rest is the field.
+            *lf += newlines(&buf[from..]);
+            push(record, scratch, assembled, &buf[from..]);
+            return Quoted::End(Parsed::Record {
+                len: buf.len(),
+                newlines: *lf,
+            });
+        };
+        *lf += newlines(&buf[from..q]);
+        match buf.get(q + 1) {
+            Some(b'"') => {
+                // `""`: one quote, and the field goes on.
+                scratch.extend_from_slice(&buf[from..=q]);
+                assembled = true;
+                from = q + 2;
+            }
+            None if !eof => return Quoted::End(Parsed::More),
+            None => {
+                push(record, scratch, assembled, &buf[from..q]);
+                return Quoted::End(Parsed::Record {
+                    len: q + 1,
+                    newlines: *lf,
+                });
+            }
+            Some(b',') => {
+                push(record, scratch, assembled, &buf[from..q]);
+                return Quoted::Next(q + 2);
+            }
+            Some(b'\n' | b'\r') => {
+                push(record, scratch, assembled, &buf[from..q]);
+                return Quoted::End(end_record(buf, q + 2, *lf));
+            }
+            Some(_) => {
+                scratch.extend_from_slice(&buf[from..q]);
+                return Quoted::Plain(q + 1);
+            }
+        }
+    }
+}
+
+/// The record ends with the terminator just before `after`.
+fn end_record(buf: &[u8], after: usize, lf: u64) -> Parsed {
+    Parsed::Record {
+        len: after,
+        newlines: lf + u64::from(buf[after - 1] == b'\n'),
+    }
+}
+
+/// Pushes a field: `tail` alone, or `tail` after what `scratch` holds.
+fn push(record: &mut ByteRecord, scratch: &mut Vec<u8>, assembled: bool, tail: &[u8]) {
+    if assembled {
+        scratch.extend_from_slice(tail);
+        record.push_field(scratch);
+    } else {
+        record.push_field(tail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands the input over at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// (line, fields) of every record, as the csv crate reads them.
+    fn expected(input: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let mut record = ByteRecord::new();
+        let mut out = Vec::new();
+        while reader
+            .read_byte_record(&mut record)
+            .expect("csv reads bytes")
+        {
+            let line = record.position().map(Position::line).unwrap_or(0);
+            out.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    fn tokenized(input: &[u8], capacity: usize, step: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut tokenizer = Tokenizer::new(Trickle { data: input, step }, capacity);
+        let mut record = ByteRecord::new();
+        let mut out = Vec::new();
+        while tokenizer.read(&mut record).expect("in memory") {
+            let line = record.position().map(Position::line).unwrap_or(0);
+            out.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn given_awkward_csv_when_tokenized_then_records_fields_and_lines_are_the_csv_crates() {
+        // GIVEN the cases each rule of csv-core's reading is about
+        let cases: [&[u8]; 16] = [
+            b"a,b\nc,d\n",
+            b"a,b\r\nc,d\r\n\r\n",
+            b"a\rb\r\rc",
+            b"\n\n\r\na,,\n,\n",
+            b"\"q,\"\"uo\"\"te\nd\",x\n",
+            b"\"closed\"after,y\n",
+            b"\"closed\"after\"quote\"\n",
+            b"plain\"quote,\"x\"\n",
+            b"\"unclosed,at\nend",
+            b"\"\"\n\"\"\"\",\n",
+            b"last,field,",
+            b"\"ends\"",
+            b"\"ends\"\r",
+            b"a,\"\"\r\n\"b\"\n",
+            "Zoë,\"東京, 日本\"\n".as_bytes(),
+            b"",
+        ];
+        for input in cases {
+            let want = expected(input);
+            // WHEN read through buffers of every size, whole or a byte at a time
+            for capacity in 1..=input.len() + 1 {
+                for step in [1, 3, usize::MAX] {
+                    // THEN each record, field and line is the csv crate's
+                    assert_eq!(
+                        tokenized(input, capacity, step),
+                        want,
+                        "{:?} capacity {capacity} step {step}",
+                        String::from_utf8_lossy(input)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn given_random_csv_when_tokenized_then_it_reads_as_the_csv_crate_reads_it() {
+        // GIVEN inputs made of the bytes that matter to CSV
+        let alphabet: [&[u8]; 8] = [b"a", b"bc", "é".as_bytes(), b",", b"\"", b"\r", b"\n", b" "];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .flat_map(|_| alphabet[(next() % 8) as usize].iter().copied())
+                .collect();
+            let want = expected(&input);
+            let capacity = 1 + (next() % 48) as usize;
+            let step = 1 + (next() % 16) as usize;
+            // WHEN tokenized THEN the csv crate's records, fields and lines
+            assert_eq!(
+                tokenized(&input, capacity, step),
+                want,
+                "{:?} capacity {capacity} step {step}",
+                String::from_utf8_lossy(&input)
+            );
+            assert_eq!(tokenized(&input, 256, usize::MAX), want);
+        }
+    }
+
+    #[test]
+    fn given_a_record_longer_than_the_buffer_when_read_then_it_is_whole() {
+        // GIVEN a quoted field of 10,000 bytes and a 64-byte buffer
+        let field = "x\"\"y,\n".repeat(2_000);
+        let input = format!("h\n\"{field}\"\nnext\n");
+        // WHEN read THEN csv-core's streaming read gives the same records
+        assert_eq!(
+            tokenized(input.as_bytes(), 64, 7),
+            expected(input.as_bytes())
+        );
+        assert_eq!(tokenized(input.as_bytes(), 64, 7).len(), 3);
+    }
+}
