@@ -40,6 +40,8 @@ pub(crate) struct Tokenizer<R> {
     /// Bytes consumed so far.
     byte: u64,
     records: u64,
+    /// Whether anything was read (a BOM counts only before).
+    started: bool,
     /// A field being put together (it holds `""` or text after its quote).
     scratch: Vec<u8>,
 }
@@ -57,13 +59,15 @@ impl<R: Read> Tokenizer<R> {
     pub(crate) fn new(input: R, capacity: usize) -> Self {
         Tokenizer {
             input,
-            buf: vec![0; capacity.max(1)],
+            // Room for a BOM at least (see `read`).
+            buf: vec![0; capacity.max(3)],
             start: 0,
             end: 0,
             eof: false,
             line: 1,
             byte: 0,
             records: 0,
+            started: false,
             scratch: Vec::new(),
         }
     }
@@ -77,6 +81,16 @@ impl<R: Read> Tokenizer<R> {
             .set_byte(self.byte)
             .set_record(self.records);
         record.set_position(Some(pos));
+        if !self.started {
+            // csv-core drops a UTF-8 BOM before its first record (when its
+            // first input holds 3 bytes; here it always does, the buffer is
+            // filled first).
+            self.started = true;
+            self.fill()?;
+            if self.buf[self.start..self.end].starts_with(b"\xef\xbb\xbf") {
+                self.consume(3, 0);
+            }
+        }
         if !self.skip_empty_lines()? {
             return Ok(false);
         }
@@ -151,11 +165,18 @@ impl<R: Read> Tokenizer<R> {
         let mut out = vec![0u8; self.buf.len()];
         let mut ends = vec![0usize; 64];
         let (mut outlen, mut endlen) = (0, 0);
+        let mut first = true;
         loop {
             if self.start == self.end && !self.eof {
                 self.fill()?;
             }
-            let unread = &self.buf[self.start..self.end];
+            let mut unread = &self.buf[self.start..self.end];
+            if first {
+                // A new csv-core drops a BOM its first input starts with;
+                // ours is mid-file. An input under 3 bytes is never one.
+                unread = &unread[..unread.len().min(2)];
+                first = false;
+            }
             let (res, nin, nout, nend) =
                 core.read_record(unread, &mut out[outlen..], &mut ends[endlen..]);
             let newlines = newlines(&unread[..nin]);
@@ -371,7 +392,11 @@ mod tests {
     #[test]
     fn given_awkward_csv_when_tokenized_then_records_fields_and_lines_are_the_csv_crates() {
         // GIVEN the cases each rule of csv-core's reading is about
-        let cases: [&[u8]; 16] = [
+        let cases: [&[u8]; 20] = [
+            b"\xef\xbb\xbf\n",
+            b"\xef\xbb\xbf\"a,b\",c\n",
+            b"\xef\xbb\xbf\xef\xbb\xbfx,a\xef\xbb\xbf\n",
+            b"\xef\xbb",
             b"a,b\nc,d\n",
             b"a,b\r\nc,d\r\n\r\n",
             b"a\rb\r\rc",
@@ -392,7 +417,7 @@ mod tests {
         for input in cases {
             let want = expected(input);
             // WHEN read through buffers of every size, whole or a byte at a time
-            for capacity in 1..=input.len() + 1 {
+            for capacity in 3..=input.len() + 3 {
                 for step in [1, 3, usize::MAX] {
                     // THEN each record, field and line is the csv crate's
                     assert_eq!(
@@ -419,11 +444,14 @@ mod tests {
         };
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
-            let input: Vec<u8> = (0..len)
-                .flat_map(|_| alphabet[(next() % 8) as usize].iter().copied())
+            let bom: &[u8] = if next() % 8 == 0 { b"\xef\xbb\xbf" } else { b"" };
+            let input: Vec<u8> = bom
+                .iter()
+                .copied()
+                .chain((0..len).flat_map(|_| alphabet[(next() % 8) as usize].iter().copied()))
                 .collect();
             let want = expected(&input);
-            let capacity = 1 + (next() % 48) as usize;
+            let capacity = 3 + (next() % 48) as usize;
             let step = 1 + (next() % 16) as usize;
             // WHEN tokenized THEN the csv crate's records, fields and lines
             assert_eq!(
