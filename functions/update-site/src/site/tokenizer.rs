@@ -444,7 +444,11 @@ mod tests {
         };
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
-            let bom: &[u8] = if next() % 8 == 0 { b"\xef\xbb\xbf" } else { b"" };
+            let bom: &[u8] = if next() % 8 == 0 {
+                b"\xef\xbb\xbf"
+            } else {
+                b""
+            };
             let input: Vec<u8> = bom
                 .iter()
                 .copied()
