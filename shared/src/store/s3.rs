@@ -178,13 +178,7 @@ impl S3Store {
             if uploads.len() >= PARTS_IN_FLIGHT {
                 parts.push(join_part(uploads.join_next().await)?);
             }
-            chunk = read_chunk(body, self.part_size)
-                .await
-                .map_err(|source| StoreError::Body {
-                    bucket: req.bucket.clone(),
-                    key: req.key.clone(),
-                    source,
-                })?;
+            chunk = self.read_part(req, body).await?;
             if chunk.is_empty() {
                 break;
             }
@@ -420,6 +414,22 @@ impl ObjectReader for S3Store {
 }
 
 impl S3Store {
+    /// The next part of `body` (short only at its end), a read failure
+    /// named with `req`'s object.
+    async fn read_part(
+        &self,
+        req: &PutRequest,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<Bytes, StoreError> {
+        read_chunk(body, self.part_size)
+            .await
+            .map_err(|source| StoreError::Body {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                source,
+            })
+    }
+
     /// One PutObject of `first`, a body under a part.
     async fn put_object(&self, req: &PutRequest, first: Bytes) -> Result<PutResult, StoreError> {
         let bytes = first.len() as u64;
@@ -460,13 +470,7 @@ impl ObjectWriter for S3Store {
         req: &PutRequest,
         body: &mut (dyn AsyncRead + Send + Unpin),
     ) -> Result<PutResult, StoreError> {
-        let first = read_chunk(body, self.part_size)
-            .await
-            .map_err(|source| StoreError::Body {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
-                source,
-            })?;
+        let first = self.read_part(req, body).await?;
         if first.len() >= self.part_size {
             return self.multipart(req, first, body).await;
         }

@@ -37,9 +37,6 @@ pub(crate) struct Tokenizer<R> {
     eof: bool,
     /// As csv-core counts it: 1 + the LF bytes consumed so far.
     line: u64,
-    /// Bytes consumed so far.
-    byte: u64,
-    records: u64,
     /// Whether anything was read (a BOM counts only before).
     started: bool,
     /// A field being put together (it holds `""` or text after its quote).
@@ -65,21 +62,18 @@ impl<R: Read> Tokenizer<R> {
             end: 0,
             eof: false,
             line: 1,
-            byte: 0,
-            records: 0,
             started: false,
             scratch: Vec::new(),
         }
     }
 
-    /// The next record into `record`, positioned as the csv crate positions
-    /// it (the line after the record before); false at the end.
+    /// The next record into `record`, its position's line the csv crate's
+    /// (the line after the record before; the only part of a position
+    /// anything reads); false at the end.
     pub(crate) fn read(&mut self, record: &mut ByteRecord) -> io::Result<bool> {
         record.clear();
         let mut pos = Position::new();
-        pos.set_line(self.line)
-            .set_byte(self.byte)
-            .set_record(self.records);
+        pos.set_line(self.line);
         record.set_position(Some(pos));
         if !self.started {
             // csv-core drops a UTF-8 BOM before its first record (when its
@@ -112,7 +106,6 @@ impl<R: Read> Tokenizer<R> {
                 }
             }
         }
-        self.records += 1;
         Ok(true)
     }
 
@@ -138,7 +131,6 @@ impl<R: Read> Tokenizer<R> {
 
     fn consume(&mut self, n: usize, newlines: u64) {
         self.start += n;
-        self.byte += n as u64;
         self.line += newlines;
     }
 
