@@ -320,7 +320,7 @@ pub fn render<R: Read, W: Write>(
             return Err(changed(scan.rows, "more"));
         }
         if opts.data {
-            chunk.push(&row)?;
+            chunk.push(&row);
             if chunk.rows >= opts.chunk_rows.max(1) {
                 flush_chunk(emit, &folder, &mut chunk, &mut chunks)?;
             }
