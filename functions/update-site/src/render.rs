@@ -4,8 +4,10 @@
 
 use std::io::{self, Read, Write};
 
-use csv::{ByteRecord, StringRecord};
+use csv::StringRecord;
 use shared::errors::ErrorName;
+
+use crate::site::record::Record;
 
 /// Bounds enforced while streaming, so a hostile or broken report fails
 /// with a clear error instead of exhausting the function.
@@ -126,24 +128,16 @@ pub(crate) fn strip_bom(header: StringRecord) -> StringRecord {
     }
 }
 
-pub(crate) fn check_record(
-    record: &ByteRecord,
-    line: u64,
-    limits: &Limits,
-) -> Result<(), RenderError> {
-    check_sizes(record, line, limits)?;
+pub(crate) fn check_record(record: &Record, limits: &Limits) -> Result<(), RenderError> {
+    check_sizes(record, limits)?;
     if record.as_slice().contains(&0) {
-        return Err(nul_byte(line));
+        return Err(nul_byte(record.line()));
     }
     Ok(())
 }
 
 /// No field over `max_field_bytes`.
-pub(crate) fn check_sizes(
-    record: &ByteRecord,
-    line: u64,
-    limits: &Limits,
-) -> Result<(), RenderError> {
+pub(crate) fn check_sizes(record: &Record, limits: &Limits) -> Result<(), RenderError> {
     if record.as_slice().len() > limits.max_field_bytes {
         if let Some((i, f)) = record
             .iter()
@@ -151,7 +145,8 @@ pub(crate) fn check_sizes(
             .find(|(_, f)| f.len() > limits.max_field_bytes)
         {
             return Err(RenderError::Limit(format!(
-                "line {line}, column {}: a field of {} bytes, more than the limit of {}",
+                "line {}, column {}: a field of {} bytes, more than the limit of {}",
+                record.line(),
                 i + 1,
                 f.len(),
                 limits.max_field_bytes

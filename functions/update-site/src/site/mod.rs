@@ -27,6 +27,7 @@ mod nav;
 pub mod pages;
 pub mod profile;
 pub(crate) mod publish;
+pub(crate) mod record;
 pub mod rollback;
 pub mod scan;
 pub(crate) mod source;

@@ -4,15 +4,16 @@
 //! gzip download is made from the very bytes that are rendered).
 //!
 //! Rows are cut by [`Tokenizer`] (the csv crate's reading, a field at a
-//! time) into a reused `ByteRecord`, and each row is checked as UTF-8 once,
+//! time) into a reused [`Record`], and each row is checked as UTF-8 once,
 //! whole, then cut into fields at their (ASCII-delimited) boundaries:
 //! `StringRecord` checks field by field whenever a row is not all ASCII,
 //! which was a tenth of the render time by perf.
 
 use std::io::{self, Chain, Cursor, Read, Write};
 
-use csv::{ByteRecord, StringRecord};
+use csv::StringRecord;
 
+use super::record::{Fields, Record};
 use super::tokenizer::Tokenizer;
 use crate::render::{
     check_record, check_sizes, not_utf8, nul_byte, ragged, read_up_to, strip_bom, Counting, Limits,
@@ -48,20 +49,20 @@ type Source<R> = Chain<Cursor<Vec<u8>>, Counting<R>>;
 pub(crate) struct CsvRows<R: Read> {
     reader: Tokenizer<Source<R>>,
     pub(crate) header: StringRecord,
-    record: ByteRecord,
+    record: Record,
     rows: u64,
     limits: Limits,
 }
 
 /// One row's fields, checked as UTF-8 text.
 pub(crate) struct Row<'a> {
-    record: &'a ByteRecord,
+    record: &'a Record,
 }
 
 impl<'a> Row<'a> {
     /// `record` as text, if the whole row and each field is UTF-8; else the
     /// (0-based) field where the check failed.
-    fn new(record: &'a ByteRecord, ascii: bool) -> Result<Self, usize> {
+    fn new(record: &'a Record, ascii: bool) -> Result<Self, usize> {
         let raw = record.as_slice();
         // An ASCII row (most rows of most reports) is UTF-8 whatever its cuts.
         if ascii {
@@ -87,7 +88,7 @@ impl<'a> Row<'a> {
         Ok(Row { record })
     }
 
-    pub(crate) fn iter(&self) -> csv::ByteRecordIter<'a> {
+    pub(crate) fn iter(&self) -> Fields<'a> {
         self.record.iter()
     }
 }
@@ -109,13 +110,13 @@ impl<R: Read> CsvRows<R> {
             )));
         }
         let mut reader = Tokenizer::new(Cursor::new(sniff).chain(counted), 256 * 1024);
-        let mut first = ByteRecord::new();
+        let mut first = Record::new();
         if !reader.read(&mut first).map_err(RenderError::Read)? {
             return Err(RenderError::Malformed(
                 "the report is empty: no header row".into(),
             ));
         }
-        let header = StringRecord::from_byte_record(first)
+        let header = StringRecord::from_byte_record(first.iter().collect())
             .map_err(|e| not_utf8(1, e.utf8_error().field()))?;
         let header = strip_bom(header);
         if header.len() > limits.max_columns {
@@ -125,11 +126,11 @@ impl<R: Read> CsvRows<R> {
                 limits.max_columns
             )));
         }
-        check_record(header.as_byte_record(), 1, limits)?;
+        check_record(&Record::from_fields(header.as_byte_record(), 1), limits)?;
         Ok(CsvRows {
             reader,
             header,
-            record: ByteRecord::new(),
+            record: Record::new(),
             rows: 0,
             limits: limits.clone(),
         })
@@ -138,11 +139,11 @@ impl<R: Read> CsvRows<R> {
     /// The next row's fields as bytes, every limit checked but not yet
     /// UTF-8: the first pass only learns the report's shape, and the
     /// second checks every byte it shows (see [`CsvRows::next`]).
-    pub(crate) fn next_record(&mut self) -> Result<Option<&ByteRecord>, RenderError> {
+    pub(crate) fn next_record(&mut self) -> Result<Option<&Record>, RenderError> {
         if !self.read()? {
             return Ok(None);
         }
-        check_record(&self.record, self.line(), &self.limits)?;
+        check_record(&self.record, &self.limits)?;
         Ok(Some(&self.record))
     }
 
@@ -170,7 +171,7 @@ impl<R: Read> CsvRows<R> {
     }
 
     /// The last row read.
-    pub(crate) fn record(&self) -> &ByteRecord {
+    pub(crate) fn record(&self) -> &Record {
         &self.record
     }
 
@@ -181,7 +182,7 @@ impl<R: Read> CsvRows<R> {
             return Ok(None);
         }
         let line = self.line();
-        check_sizes(&self.record, line, &self.limits)?;
+        check_sizes(&self.record, &self.limits)?;
         // ASCII and NUL in one pass over the row, a word at a time.
         let (ascii, nul) = crate::swar::ascii_and_nul(self.record.as_slice());
         if nul {
@@ -194,7 +195,7 @@ impl<R: Read> CsvRows<R> {
 
     /// The line the last row read starts on.
     fn line(&self) -> u64 {
-        self.record.position().map_or(self.rows + 1, |p| p.line())
+        self.record.line()
     }
 
     /// Bytes read so far (all of them, at the end).

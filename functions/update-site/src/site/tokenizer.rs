@@ -22,9 +22,9 @@
 
 use std::io::{self, Read};
 
-use csv::{ByteRecord, Position};
 use csv_core::ReadRecordResult;
 
+use super::record::Record;
 use crate::swar::find;
 
 /// Reads records from `input` through a buffer of its own.
@@ -67,14 +67,10 @@ impl<R: Read> Tokenizer<R> {
         }
     }
 
-    /// The next record into `record`, its position's line the csv crate's
-    /// (the line after the record before; the only part of a position
-    /// anything reads); false at the end.
-    pub(crate) fn read(&mut self, record: &mut ByteRecord) -> io::Result<bool> {
-        record.clear();
-        let mut pos = Position::new();
-        pos.set_line(self.line);
-        record.set_position(Some(pos));
+    /// The next record into `record`, its line the csv crate's (the line
+    /// after the record before); false at the end.
+    pub(crate) fn read(&mut self, record: &mut Record) -> io::Result<bool> {
+        record.clear(self.line);
         if !self.started {
             // csv-core drops a UTF-8 BOM before its first record (when its
             // first input holds 3 bytes; here it always does, the buffer is
@@ -96,11 +92,11 @@ impl<R: Read> Tokenizer<R> {
                     break;
                 }
                 Parsed::More if self.start > 0 || self.end < self.buf.len() => {
-                    record.truncate(0);
+                    record.truncate_fields();
                     self.fill()?;
                 }
                 Parsed::More => {
-                    record.truncate(0);
+                    record.truncate_fields();
                     self.read_long(record)?;
                     break;
                 }
@@ -152,7 +148,7 @@ impl<R: Read> Tokenizer<R> {
     }
 
     /// A record longer than the buffer, read by csv-core as it streams.
-    fn read_long(&mut self, record: &mut ByteRecord) -> io::Result<()> {
+    fn read_long(&mut self, record: &mut Record) -> io::Result<()> {
         let mut core = csv_core::Reader::new();
         let mut out = vec![0u8; self.buf.len()];
         let mut ends = vec![0usize; 64];
@@ -206,7 +202,7 @@ fn newlines(bytes: &[u8]) -> u64 {
 /// One record from the start of `buf` (which is not CR or LF), its fields
 /// pushed onto `record`. At the end of the input (`eof`) the buffer's end
 /// ends the record, as it does for csv-core.
-fn parse(buf: &[u8], eof: bool, record: &mut ByteRecord, scratch: &mut Vec<u8>) -> Parsed {
+fn parse(buf: &[u8], eof: bool, record: &mut Record, scratch: &mut Vec<u8>) -> Parsed {
     let mut i = 0;
     let mut lf = 0u64;
     // One field per turn; `i` is where it starts.
@@ -238,7 +234,11 @@ fn parse(buf: &[u8], eof: bool, record: &mut ByteRecord, scratch: &mut Vec<u8>) 
                 };
             }
             Some(p) => {
-                push(record, scratch, assembled, &buf[i..p]);
+                if assembled {
+                    push(record, scratch, assembled, &buf[i..p]);
+                } else {
+                    record.push_field_of(buf, i..p);
+                }
                 if buf[p] != b',' {
                     return end_record(buf, p + 1, lf);
                 }
@@ -265,7 +265,7 @@ fn quoted(
     buf: &[u8],
     mut from: usize,
     eof: bool,
-    record: &mut ByteRecord,
+    record: &mut Record,
     scratch: &mut Vec<u8>,
     lf: &mut u64,
 ) -> Quoted {
@@ -324,7 +324,7 @@ fn end_record(buf: &[u8], after: usize, lf: u64) -> Parsed {
 }
 
 /// Pushes a field: `tail` alone, or `tail` after what `scratch` holds.
-fn push(record: &mut ByteRecord, scratch: &mut Vec<u8>, assembled: bool, tail: &[u8]) {
+fn push(record: &mut Record, scratch: &mut Vec<u8>, assembled: bool, tail: &[u8]) {
     if assembled {
         scratch.extend_from_slice(tail);
         record.push_field(scratch);

@@ -1,6 +1,7 @@
 //! The tokenizer against the csv crate: records, fields and line numbers.
 
 use super::*;
+use csv::{ByteRecord, Position};
 
 /// Hands the input over at most `step` bytes per read.
 struct Trickle<'a> {
@@ -37,11 +38,10 @@ fn expected(input: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
 
 fn tokenized(input: &[u8], capacity: usize, step: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
     let mut tokenizer = Tokenizer::new(Trickle { data: input, step }, capacity);
-    let mut record = ByteRecord::new();
+    let mut record = Record::new();
     let mut out = Vec::new();
     while tokenizer.read(&mut record).expect("in memory") {
-        let line = record.position().map(Position::line).unwrap_or(0);
-        out.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+        out.push((record.line(), record.iter().map(<[u8]>::to_vec).collect()));
     }
     out
 }
