@@ -16,6 +16,9 @@ pub(crate) struct Record {
     ends: Vec<usize>,
     /// The line the record starts on, as the csv crate counts it.
     line: u64,
+    /// Whether the tokenizer found the record's bytes in input it had
+    /// already checked as UTF-8 (false: not known either way).
+    utf8: bool,
 }
 
 impl Record {
@@ -38,6 +41,17 @@ impl Record {
         self.bytes.clear();
         self.ends.clear();
         self.line = line;
+        self.utf8 = false;
+    }
+
+    /// Whether the record's input is known to be UTF-8: then so is each
+    /// field, as its bytes are that input's cut at (and less) ASCII bytes.
+    pub(crate) fn known_utf8(&self) -> bool {
+        self.utf8
+    }
+
+    pub(crate) fn set_known_utf8(&mut self, utf8: bool) {
+        self.utf8 = utf8;
     }
 
     #[inline]

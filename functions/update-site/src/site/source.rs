@@ -183,6 +183,15 @@ impl<R: Read> CsvRows<R> {
         }
         let line = self.line();
         check_sizes(&self.record, &self.limits)?;
+        if self.record.known_utf8() {
+            // The tokenizer checked its input as UTF-8 in bulk.
+            if self.record.as_slice().contains(&0) {
+                return Err(nul_byte(line));
+            }
+            return Ok(Some(Row {
+                record: &self.record,
+            }));
+        }
         // ASCII and NUL in one pass over the row, a word at a time.
         let (ascii, nul) = crate::swar::ascii_and_nul(self.record.as_slice());
         if nul {

@@ -15,12 +15,19 @@
 //! passes (DownloadReport's profile, UpdateSite's scan and pages) must read
 //! every report as the csv crate does, byte for byte, record for record.
 //!
+//! Each buffer of input is also checked as UTF-8 in bulk as it is read
+//! (simdutf8), and a record that lies wholly in checked input says so: its
+//! fields need no check of their own. Only a record that does not (input
+//! that is not UTF-8, or a record longer than the buffer) is checked row by
+//! row, by `source`, which names the field at fault.
+//!
 //! A record longer than the buffer is handed to csv-core itself, streaming,
 //! so a huge field costs what it cost before. The tests compare every record,
 //! field and line number with the csv crate on generated inputs cut into
 //! every buffer size.
 
 use std::io::{self, Read};
+use std::ops::Range;
 
 use csv_core::ReadRecordResult;
 
@@ -41,6 +48,8 @@ pub(crate) struct Tokenizer<R> {
     started: bool,
     /// A field being put together (it holds `""` or text after its quote).
     scratch: Vec<u8>,
+    /// `buf[utf8]` is UTF-8 and starts where a character does.
+    utf8: Range<usize>,
 }
 
 /// How a record ended in the buffer.
@@ -64,6 +73,7 @@ impl<R: Read> Tokenizer<R> {
             line: 1,
             started: false,
             scratch: Vec::new(),
+            utf8: 0..0,
         }
     }
 
@@ -88,6 +98,11 @@ impl<R: Read> Tokenizer<R> {
             let unread = &self.buf[self.start..self.end];
             match parse(unread, self.eof, record, &mut self.scratch) {
                 Parsed::Record { len, newlines } => {
+                    // It starts after a terminator (or at the start), so
+                    // where a character does: in checked input, it is UTF-8.
+                    let span = self.start..self.start + len;
+                    record
+                        .set_known_utf8(self.utf8.start <= span.start && span.end <= self.utf8.end);
                     self.consume(len, newlines);
                     break;
                 }
@@ -131,8 +146,9 @@ impl<R: Read> Tokenizer<R> {
     }
 
     /// Moves the unread bytes to the front and reads until the buffer is
-    /// full or the input ends.
+    /// full or the input ends; then checks what is new as UTF-8.
     fn fill(&mut self) -> io::Result<()> {
+        let shift = self.start;
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
@@ -144,7 +160,28 @@ impl<R: Read> Tokenizer<R> {
                 Err(e) => return Err(e),
             }
         }
+        self.check_utf8(shift);
         Ok(())
+    }
+
+    /// Extends the checked span over the bytes just read. Where the span
+    /// was consumed whole, it starts again from the unread bytes, which
+    /// start a record (only a long record's csv-core reading can leave them
+    /// inside a character: then the check fails at once and nothing counts
+    /// as checked until the next fill).
+    fn check_utf8(&mut self, shift: usize) {
+        let end = self.utf8.end.saturating_sub(shift);
+        self.utf8 = if end == 0 {
+            0..0
+        } else {
+            self.utf8.start.saturating_sub(shift)..end
+        };
+        // A character cut by the buffer's end is checked whole next time.
+        let valid = match simdutf8::compat::from_utf8(&self.buf[self.utf8.end..self.end]) {
+            Ok(_) => self.end - self.utf8.end,
+            Err(e) => e.valid_up_to(),
+        };
+        self.utf8.end += valid;
     }
 
     /// A record longer than the buffer, read by csv-core as it streams.

@@ -37,11 +37,20 @@ fn expected(input: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
 }
 
 fn tokenized(input: &[u8], capacity: usize, step: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
+    read_all(input, capacity, step)
+        .into_iter()
+        .map(|(line, _, fields)| (line, fields))
+        .collect()
+}
+
+/// (line, known UTF-8, fields) of every record, as the tokenizer reads them.
+fn read_all(input: &[u8], capacity: usize, step: usize) -> Vec<(u64, bool, Vec<Vec<u8>>)> {
     let mut tokenizer = Tokenizer::new(Trickle { data: input, step }, capacity);
     let mut record = Record::new();
     let mut out = Vec::new();
     while tokenizer.read(&mut record).expect("in memory") {
-        out.push((record.line(), record.iter().map(<[u8]>::to_vec).collect()));
+        let fields = record.iter().map(<[u8]>::to_vec).collect();
+        out.push((record.line(), record.known_utf8(), fields));
     }
     out
 }
@@ -136,4 +145,63 @@ fn given_a_record_longer_than_the_buffer_when_read_then_it_is_whole() {
         expected(input.as_bytes())
     );
     assert_eq!(tokenized(input.as_bytes(), 64, 7).len(), 3);
+}
+
+#[test]
+fn given_bytes_that_may_not_be_utf8_when_tokenized_then_only_utf8_records_are_known_utf8() {
+    // GIVEN inputs with characters whole, cut, or misplaced: a lead byte
+    // alone, a continuation byte alone, a 4-byte character
+    let alphabet: [&[u8]; 9] = [
+        b"a",
+        "é".as_bytes(),
+        b"\xc3",
+        b"\xa9",
+        "😀".as_bytes(),
+        b",",
+        b"\"",
+        b"\n",
+        b"\r",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut known = 0;
+    for _ in 0..20_000 {
+        let len = (next() % 40) as usize;
+        let input: Vec<u8> = (0..len)
+            .flat_map(|_| alphabet[(next() % 9) as usize].iter().copied())
+            .collect();
+        let capacity = 3 + (next() % 48) as usize;
+        let step = 1 + (next() % 16) as usize;
+        // WHEN tokenized through small buffers and one that holds it all
+        for (capacity, step) in [(capacity, step), (512, usize::MAX)] {
+            for (line, utf8, fields) in read_all(&input, capacity, step) {
+                // THEN a record said to be UTF-8 is, field by field
+                if utf8 {
+                    known += 1;
+                    for f in &fields {
+                        assert!(
+                            std::str::from_utf8(f).is_ok(),
+                            "line {line} of {:?} capacity {capacity}",
+                            String::from_utf8_lossy(&input)
+                        );
+                    }
+                }
+            }
+        }
+        // AND in a buffer that holds all of a UTF-8 input, every record is
+        // known to be UTF-8 (the bulk check is what the render relies on)
+        if std::str::from_utf8(&input).is_ok() {
+            assert!(
+                read_all(&input, 512, usize::MAX).iter().all(|r| r.1),
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+    assert!(known > 10_000, "only {known} records known to be UTF-8");
 }
