@@ -17,7 +17,8 @@ pub(crate) struct Record {
     /// The line the record starts on, as the csv crate counts it.
     line: u64,
     /// Whether the tokenizer found the record's bytes in input it had
-    /// already checked as UTF-8 (false: not known either way).
+    /// already checked as UTF-8 without a NUL byte (false: not known
+    /// either way).
     utf8: bool,
 }
 
@@ -44,8 +45,9 @@ impl Record {
         self.utf8 = false;
     }
 
-    /// Whether the record's input is known to be UTF-8: then so is each
-    /// field, as its bytes are that input's cut at (and less) ASCII bytes.
+    /// Whether the record's input is known to be UTF-8 without a NUL byte:
+    /// then so is each field, as its bytes are that input's cut at (and
+    /// less) ASCII bytes.
     pub(crate) fn known_utf8(&self) -> bool {
         self.utf8
     }

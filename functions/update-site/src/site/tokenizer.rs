@@ -15,9 +15,9 @@
 //! passes (DownloadReport's profile, UpdateSite's scan and pages) must read
 //! every report as the csv crate does, byte for byte, record for record.
 //!
-//! Each buffer of input is also checked as UTF-8 in bulk as it is read
-//! (simdutf8), and a record that lies wholly in checked input says so: its
-//! fields need no check of their own. Only a record that does not (input
+//! Each buffer of input is also checked as UTF-8 without NUL bytes in bulk
+//! as it is read (simdutf8, memchr), and a record that lies wholly in
+//! checked input says so: its fields need no check of their own. Only a record that does not (input
 //! that is not UTF-8, or a record longer than the buffer) is checked row by
 //! row, by `source`, which names the field at fault.
 //!
@@ -48,7 +48,8 @@ pub(crate) struct Tokenizer<R> {
     started: bool,
     /// A field being put together (it holds `""` or text after its quote).
     scratch: Vec<u8>,
-    /// `buf[utf8]` is UTF-8 and starts where a character does.
+    /// `buf[utf8]` is UTF-8 without a NUL byte, and starts where a
+    /// character does.
     utf8: Range<usize>,
 }
 
@@ -177,10 +178,16 @@ impl<R: Read> Tokenizer<R> {
             self.utf8.start.saturating_sub(shift)..end
         };
         // A character cut by the buffer's end is checked whole next time.
-        let valid = match simdutf8::compat::from_utf8(&self.buf[self.utf8.end..self.end]) {
-            Ok(_) => self.end - self.utf8.end,
+        let new = &self.buf[self.utf8.end..self.end];
+        let mut valid = match simdutf8::compat::from_utf8(new) {
+            Ok(_) => new.len(),
             Err(e) => e.valid_up_to(),
         };
+        // Nor a NUL byte (rare: the body is binary), so that a row known
+        // to be UTF-8 needs no look for one either.
+        if new[..valid].contains(&0) {
+            valid = new.iter().position(|&b| b == 0).unwrap_or(valid);
+        }
         self.utf8.end += valid;
     }
 
