@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use csv::StringRecord;
 use shared::errors::ErrorName;
 
-use crate::site::record::Record;
+use crate::site::record::{copy_short, Cell, Record};
 
 /// Bounds enforced while streaming, so a hostile or broken report fails
 /// with a clear error instead of exhausting the function.
@@ -81,6 +81,21 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
         out.extend_from_slice(cell);
         return;
     }
+    escape_specials(out, cell);
+}
+
+/// [`escape_into`] for a record's cell: a short one (most) is tested and
+/// copied as two words.
+#[inline]
+pub(crate) fn escape_cell_into(out: &mut Vec<u8>, cell: Cell<'_>) {
+    match cell.short() {
+        Some((short, window)) if !short.html_special() => copy_short(out, window, cell.text.len()),
+        Some(_) => escape_specials(out, cell.text),
+        None => escape_into(out, cell.text),
+    }
+}
+
+fn escape_specials(out: &mut Vec<u8>, cell: &[u8]) {
     let mut done = 0;
     for (i, &b) in cell.iter().enumerate() {
         let entity: &[u8] = match b {

@@ -34,6 +34,61 @@ fn words(bytes: &[u8]) -> (impl Iterator<Item = u64> + '_, &[u8]) {
     (words, rest)
 }
 
+/// The high bit of each byte of `w` that may be `b`.
+#[inline]
+fn matches(w: u64, b: u8) -> u64 {
+    zeros(w ^ (LO * u64::from(b)))
+}
+
+/// A field of at most 16 bytes, read as two words from 16 bytes that start
+/// with it (what follows it in its record fills the rest): one test per
+/// word, where [`html_special`] and [`json_special`] test the bytes past
+/// the last whole word one by one. Flags are kept only for the field's own
+/// bytes; a byte past it can flag only bytes above itself, never one of
+/// the field's.
+#[derive(Clone, Copy)]
+pub(crate) struct Short {
+    words: [u64; 2],
+    masks: [u64; 2],
+}
+
+impl Short {
+    #[inline]
+    pub(crate) fn new(window: &[u8; 16], len: usize) -> Self {
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&window[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        // The high bits of the first `n` bytes of a word (n ≤ 8).
+        let mask = |n: usize| match n {
+            0 => 0,
+            8.. => HI,
+            n => HI & ((1u64 << (8 * n)) - 1),
+        };
+        Short {
+            words: [word(0), word(1)],
+            masks: [mask(len.min(8)), mask(len.saturating_sub(8).min(8))],
+        }
+    }
+
+    /// [`html_special`] of the field.
+    #[inline]
+    pub(crate) fn html_special(&self) -> bool {
+        let flags =
+            |w: u64| matches(w, b'"') | matches(w | LO, b'\'') | matches(w | (LO * 2), b'>');
+        (flags(self.words[0]) & self.masks[0]) | (flags(self.words[1]) & self.masks[1]) != 0
+    }
+
+    /// [`json_special`] of the field.
+    #[inline]
+    pub(crate) fn json_special(&self) -> bool {
+        let flags =
+            |w: u64| (w.wrapping_sub(LO * 0x20) & !w & HI) | matches(w, b'"') | matches(w, b'\\');
+        (flags(self.words[0]) & self.masks[0]) | (flags(self.words[1]) & self.masks[1]) != 0
+    }
+}
+
 /// Whether `bytes` hold a byte HTML escapes: `"` `&` `'` `<` `>`.
 #[inline]
 pub(crate) fn html_special(bytes: &[u8]) -> bool {
@@ -116,6 +171,38 @@ mod tests {
                             (bytes.is_ascii(), bytes.contains(&0)),
                             "{bytes:?}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn given_a_short_field_and_any_bytes_after_it_then_its_tests_are_the_fields_own() {
+        // GIVEN each byte value at each of 16 places, fields of 0 to 16
+        // bytes, and after the field filler or bytes that are special
+        for filler in [b'a', 0x21, 0x25, 0x3d, 0x7f, 0x80] {
+            for after in [filler, b'"', 0, 0x1f, b'<', b'\\'] {
+                for len in 0..=16 {
+                    for at in 0..16 {
+                        for b in 0..=255u8 {
+                            let mut window = [filler; 16];
+                            window[len..].fill(after);
+                            window[at] = b;
+                            let field = &window[..len];
+                            // THEN the short test is the field's own
+                            let short = Short::new(&window, len);
+                            assert_eq!(
+                                short.html_special(),
+                                html_special(field),
+                                "{window:?} {len}"
+                            );
+                            assert_eq!(
+                                short.json_special(),
+                                json_special(field),
+                                "{window:?} {len}"
+                            );
+                        }
                     }
                 }
             }

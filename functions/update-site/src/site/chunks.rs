@@ -6,6 +6,7 @@ use std::io;
 
 use super::layout;
 use super::pages::SiteObject;
+use super::record::copy_short;
 use super::source::Row;
 use crate::render::RenderError;
 
@@ -71,11 +72,19 @@ impl ChunkBuf {
             self.body.push(b',');
         }
         self.body.push(b'[');
-        for (i, cell) in row.iter().enumerate() {
+        for (i, cell) in row.cells().enumerate() {
             if i > 0 {
                 self.body.push(b',');
             }
-            push_json_str(&mut self.body, cell);
+            match cell.short() {
+                // Most cells: tested and copied as two words.
+                Some((short, window)) if !short.json_special() => {
+                    self.body.push(b'"');
+                    copy_short(&mut self.body, window, cell.text.len());
+                    self.body.push(b'"');
+                }
+                _ => push_json_str(&mut self.body, cell.text),
+            }
         }
         self.body.push(b']');
         self.rows += 1;

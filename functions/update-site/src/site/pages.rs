@@ -15,7 +15,7 @@ use super::layout::{self, CSP};
 use super::nav::{count, page_index, pager};
 use super::scan::Scan;
 use super::source::{CsvRows, Row, Tee};
-use crate::render::{escape_into, Limits, RenderError};
+use crate::render::{escape_cell_into, escape_into, Limits, RenderError};
 
 /// What the pages say about the report.
 #[derive(Debug, Clone)]
@@ -110,10 +110,11 @@ struct HeaderCell {
 /// `i` holds numbers.
 fn write_row(out: &mut Vec<u8>, row: &Row<'_>, numbers: &[bool]) {
     out.extend_from_slice(b"<tr>");
-    for (i, cell) in row.iter().enumerate() {
+    for (i, c) in row.cells().enumerate() {
+        let cell = c.text;
         if !numbers.get(i).copied().unwrap_or(false) || cell.is_empty() {
             out.extend_from_slice(b"<td>");
-            escape_into(out, cell);
+            escape_cell_into(out, c);
         } else if let Some(n) = Number::parse(cell) {
             // A number's text minus its commas is its raw value (the page
             // script reads it so): no `data-v`, a fifth of a page's bytes.

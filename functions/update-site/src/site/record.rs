@@ -9,6 +9,12 @@
 
 use std::ops::Range;
 
+use crate::swar::Short;
+
+/// Zero bytes kept after a sealed record's fields, so that every field has
+/// [`Cell::window`]'s 16 bytes from its start.
+const PAD: [u8; 16] = [0; 16];
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Record {
     bytes: Vec<u8>,
@@ -34,6 +40,7 @@ impl Record {
             record.push_field(f);
         }
         record.line = line;
+        record.seal();
         record
     }
 
@@ -81,6 +88,16 @@ impl Record {
         }
     }
 
+    /// Ends the record: pads it so that every field has a window.
+    pub(crate) fn seal(&mut self) {
+        self.bytes.truncate(self.data_end());
+        self.bytes.extend_from_slice(&PAD);
+    }
+
+    fn data_end(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
     /// Drops the fields pushed so far, keeping the line.
     pub(crate) fn truncate_fields(&mut self) {
         self.bytes.clear();
@@ -97,7 +114,7 @@ impl Record {
 
     /// Every field's bytes, end to end.
     pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.bytes
+        &self.bytes[..self.data_end()]
     }
 
     /// Where field `i` is in [`Record::as_slice`].
@@ -117,6 +134,60 @@ impl Record {
             ends: self.ends.iter(),
             start: 0,
         }
+    }
+
+    pub(crate) fn cells(&self) -> Cells<'_> {
+        Cells {
+            fields: self.iter(),
+        }
+    }
+}
+
+/// A field, and the 16 bytes from its start where the record holds them
+/// (a sealed record always does): a field of up to 16 bytes is then tested
+/// and copied as two words, not byte by byte and by a call.
+#[derive(Clone, Copy)]
+pub(crate) struct Cell<'a> {
+    pub(crate) text: &'a [u8],
+    window: Option<&'a [u8; 16]>,
+}
+
+impl<'a> Cell<'a> {
+    /// The field as a [`Short`] and its window, if it is 16 bytes or less.
+    #[inline]
+    pub(crate) fn short(&self) -> Option<(Short, &'a [u8; 16])> {
+        let window = self.window.filter(|_| self.text.len() <= 16)?;
+        Some((Short::new(window, self.text.len()), window))
+    }
+}
+
+/// Appends the first `len` bytes of `window` to `out`: one 16-byte copy
+/// (then cut back), where a copy of `len` bytes is a call to memcpy.
+#[inline]
+pub(crate) fn copy_short(out: &mut Vec<u8>, window: &[u8; 16], len: usize) {
+    let end = out.len() + len.min(16);
+    out.extend_from_slice(window);
+    out.truncate(end);
+}
+
+/// A record's cells in order.
+pub(crate) struct Cells<'a> {
+    fields: Fields<'a>,
+}
+
+impl<'a> Iterator for Cells<'a> {
+    type Item = Cell<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Cell<'a>> {
+        let start = self.fields.start;
+        let text = self.fields.next()?;
+        let window = self
+            .fields
+            .bytes
+            .get(start..start + 16)
+            .and_then(|w| w.try_into().ok());
+        Some(Cell { text, window })
     }
 }
 
@@ -187,5 +258,30 @@ mod tests {
         let expected: Vec<&[u8]> = ranges.iter().map(|r| &buf[r.clone()]).collect();
         assert_eq!(record.iter().collect::<Vec<_>>(), expected);
         assert_eq!(record.as_slice(), expected.concat());
+    }
+
+    #[test]
+    fn given_a_sealed_record_then_every_cell_has_a_window_starting_with_it() {
+        // GIVEN fields short, empty and long, the last one short
+        let long = [b'x'; 40];
+        let record = Record::from_fields([&b"ab"[..], b"", &long, b"c"], 2);
+        // WHEN read as cells
+        let cells: Vec<Cell<'_>> = record.cells().collect();
+        // THEN each is its field, and each has 16 bytes from its start
+        assert_eq!(cells.len(), 4);
+        for (cell, field) in cells.iter().zip(record.iter()) {
+            assert_eq!(cell.text, field);
+            let window = cell.window.expect("a sealed record pads its end");
+            assert!(window.starts_with(&cell.text[..cell.text.len().min(16)]));
+        }
+        // AND only the short ones are Short; the padding is not the record's
+        assert!(cells[0].short().is_some() && cells[3].short().is_some());
+        assert!(cells[2].short().is_none());
+        assert_eq!(record.as_slice().len(), 2 + 40 + 1);
+        // AND a copy of a short cell is the cell, whatever is already there
+        let mut out = b"<td>".to_vec();
+        let (_, window) = cells[3].short().expect("short");
+        copy_short(&mut out, window, cells[3].text.len());
+        assert_eq!(out, b"<td>c");
     }
 }

@@ -13,7 +13,7 @@ use std::io::{self, Chain, Cursor, Read, Write};
 
 use csv::StringRecord;
 
-use super::record::{Fields, Record};
+use super::record::{Cells, Record};
 use super::tokenizer::Tokenizer;
 use crate::render::{
     check_record, check_sizes, not_utf8, nul_byte, ragged, read_up_to, strip_bom, Counting, Limits,
@@ -88,8 +88,8 @@ impl<'a> Row<'a> {
         Ok(Row { record })
     }
 
-    pub(crate) fn iter(&self) -> Fields<'a> {
-        self.record.iter()
+    pub(crate) fn cells(&self) -> Cells<'a> {
+        self.record.cells()
     }
 }
 
@@ -225,8 +225,8 @@ mod tests {
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(|e| e.to_string())? {
             out.push(
-                row.iter()
-                    .map(|c| String::from_utf8(c.to_vec()).expect("checked as UTF-8"))
+                row.cells()
+                    .map(|c| String::from_utf8(c.text.to_vec()).expect("checked as UTF-8"))
                     .collect(),
             );
         }

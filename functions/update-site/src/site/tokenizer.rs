@@ -118,6 +118,7 @@ impl<R: Read> Tokenizer<R> {
                 }
             }
         }
+        record.seal();
         Ok(true)
     }
 
