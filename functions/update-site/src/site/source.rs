@@ -4,10 +4,11 @@
 //! gzip download is made from the very bytes that are rendered).
 //!
 //! Rows are cut by [`Tokenizer`] (the csv crate's reading, a field at a
-//! time) into a reused [`Record`], and each row is checked as UTF-8 once,
-//! whole, then cut into fields at their (ASCII-delimited) boundaries:
-//! `StringRecord` checks field by field whenever a row is not all ASCII,
-//! which was a tenth of the render time by perf.
+//! time) into a reused [`Record`]. A row the tokenizer found in input it
+//! had checked in bulk is UTF-8 without NUL bytes already; any other is
+//! checked here once, whole, then at its fields' (ASCII-delimited)
+//! boundaries, which names the field at fault. (`StringRecord` checks field
+//! by field whenever a row is not all ASCII: a tenth of the render by perf.)
 
 use std::io::{self, Chain, Cursor, Read, Write};
 
