@@ -6,6 +6,11 @@
 //! the copy it makes, that was a tenth of the render time (perf). Here a
 //! field is one `extend_from_slice` and one `push`, inlined into the
 //! tokenizer's loop.
+//!
+//! Once the tokenizer has pushed a record's fields it seals it: 16 zero
+//! bytes after the last field give every field a [`Cell`] window, so that
+//! the page and the data chunk test and copy a short cell as two words.
+//! Fields are pushed only between `clear` and `seal`.
 
 use std::ops::Range;
 

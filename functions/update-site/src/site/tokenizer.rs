@@ -17,9 +17,10 @@
 //!
 //! Each buffer of input is also checked as UTF-8 without NUL bytes in bulk
 //! as it is read (simdutf8, memchr), and a record that lies wholly in
-//! checked input says so: its fields need no check of their own. Only a record that does not (input
-//! that is not UTF-8, or a record longer than the buffer) is checked row by
-//! row, by `source`, which names the field at fault.
+//! checked input says so: its fields need no check of their own. Only a
+//! record that does not (input that is not UTF-8, or a record longer than
+//! the buffer) is checked row by row, by `source`, which names the field
+//! at fault.
 //!
 //! A record longer than the buffer is handed to csv-core itself, streaming,
 //! so a huge field costs what it cost before. The tests compare every record,
