@@ -445,9 +445,10 @@ impl S3Store {
             .body(ByteStream::from(first));
         let (if_match, if_none_match) = req.condition.headers();
         // No SHA-256 of the body for SigV4 (UNSIGNED-PAYLOAD): it was the
-        // largest CPU cost of an upload (perf, make bench memory), and the
-        // body is still checked end to end by the CRC32 checksum the SDK
-        // sends (and S3 verifies) by default, over TLS.
+        // largest CPU cost of an upload (perf, make bench memory). The body
+        // travels over TLS, which checks its integrity; no CRC32 goes with
+        // it (`WhenRequired` above: PutObject does not require one), and S3
+        // stores its own CRC64NVME of what it received.
         let out = put
             .set_if_match(if_match)
             .set_if_none_match(if_none_match)
