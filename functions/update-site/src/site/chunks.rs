@@ -118,6 +118,8 @@ pub(crate) fn flush_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::source::CsvRows;
+    use crate::Limits;
 
     #[test]
     fn given_any_text_when_written_as_json_then_it_matches_serde_json() {
@@ -140,5 +142,41 @@ mod tests {
             // THEN the bytes are the same
             assert_eq!(ours, theirs, "for {text:?}");
         }
+    }
+
+    #[test]
+    fn given_rows_with_any_byte_when_chunked_then_the_chunk_is_serde_jsons() {
+        // GIVEN a CSV whose cells hold each byte JSON escapes (and others),
+        // at each place of short cells and in long ones
+        let mut cells: Vec<String> = vec!["plain".into(), String::new(), "x".repeat(40)];
+        for c in (1u8..0x80).map(char::from).chain(['é', '😀']) {
+            for at in [0, 7, 15] {
+                cells.push(format!("{}{c}{}", "a".repeat(at), "b".repeat(15 - at)));
+            }
+            cells.push(format!("{}{c}", "y".repeat(30)));
+        }
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(["text", "next"]).expect("in memory");
+        for cell in &cells {
+            csv.write_record([cell.as_str(), "<after>"])
+                .expect("in memory");
+        }
+        let csv = csv.into_inner().expect("in memory");
+        // WHEN read and pushed into a chunk
+        let mut rows = CsvRows::open(&csv[..], &Limits::default()).expect("CSV");
+        let mut chunk = ChunkBuf::new();
+        while let Some(row) = rows.next().expect("a row") {
+            chunk.push(&row);
+        }
+        let mut emitted = Vec::new();
+        let mut emit = |o: SiteObject| {
+            emitted.push(o.body);
+            Ok(())
+        };
+        flush_chunk(&mut emit, "r/", &mut chunk, &mut Vec::new()).expect("emits");
+        // THEN it is what serde_json writes for those rows
+        let rows: Vec<[&str; 2]> = cells.iter().map(|c| [c.as_str(), "<after>"]).collect();
+        let theirs = serde_json::to_vec(&serde_json::json!({ "rows": rows })).expect("JSON");
+        assert_eq!(emitted, [theirs]);
     }
 }
