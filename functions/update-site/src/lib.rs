@@ -403,6 +403,33 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn given_a_csv_not_utf8_pages_in_when_handled_then_csv_malformed_and_no_page_is_left() {
+        // GIVEN a report without a profile, valid for three pages, then a
+        // byte that is not UTF-8
+        let store = Arc::new(MemoryStore::default());
+        let mut csv = b"id,name\n".to_vec();
+        for i in 0..2_500 {
+            csv.extend(format!("{i},name {i}\n").bytes());
+        }
+        csv.extend(b"2500,Jos\xe9\n");
+        store.insert("reports", "reports/rpt-1.csv", csv);
+        store.insert("site", "index.html", "previous page");
+        // WHEN handled
+        let err = handle(store.clone(), &config(), event(), Utc::now())
+            .await
+            .unwrap_err();
+        // THEN it is refused by the first pass, before any page is written
+        assert_eq!(err.name(), ErrorName::CsvMalformed);
+        assert!(err.to_string().contains("line 2502"), "{err}");
+        let site: Vec<_> = store
+            .keys()
+            .into_iter()
+            .filter(|(b, _)| b == "site")
+            .collect();
+        assert_eq!(site, [("site".to_string(), "index.html".to_string())]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn given_a_payload_missing_the_key_then_input_invalid_naming_the_field() {
         let store = Arc::new(MemoryStore::default());
         let err = handle(

@@ -141,10 +141,10 @@ pub fn make<R: Read, W: Write>(
     diff_max_bytes: u64,
 ) -> (Result<Scan, RenderError>, io::Result<W>) {
     let mut tee = Tee::new(input, gz);
-    // UTF-8 checked too: a report with a profile then fails the second
-    // pass on nothing but a change or a storage error, so a bad report
-    // never leaves pages of its own behind.
-    let scanned = scan::scan_checked(&mut tee, limits, diff_max_bytes, true);
+    // The scan checks UTF-8 too: a report with a profile then fails the
+    // second pass on nothing but a change or a storage error, so a bad
+    // report never leaves pages of its own behind.
+    let scanned = scan::scan(&mut tee, limits, diff_max_bytes);
     // The scan stops at its first error; the rest still goes to `gz`.
     let drained = io::copy(&mut tee, &mut io::sink());
     (scanned, drained.map(|_| tee.into_copy()))

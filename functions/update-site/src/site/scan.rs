@@ -35,19 +35,12 @@ pub(crate) fn fnv(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> u64 {
     h
 }
 
+/// The first pass. Every row is checked as the second pass checks it
+/// (limits, UTF-8, NUL bytes), so a report it accepts, the second pass
+/// reads without an error of its own, and a bad report is refused before
+/// any page of it is written. (The UTF-8 check costs little: the tokenizer
+/// checks its input in bulk.)
 pub fn scan<R: Read>(input: R, limits: &Limits, diff_max_bytes: u64) -> Result<Scan, RenderError> {
-    scan_checked(input, limits, diff_max_bytes, false)
-}
-
-/// [`scan`], every row also checked as UTF-8 as the second pass checks it
-/// (`utf8`): a report it accepts, the second pass reads without an error
-/// of its own.
-pub(crate) fn scan_checked<R: Read>(
-    input: R,
-    limits: &Limits,
-    diff_max_bytes: u64,
-    utf8: bool,
-) -> Result<Scan, RenderError> {
     let mut csv = CsvRows::open(input, limits)?;
     let header: Vec<String> = csv.header.iter().map(str::to_string).collect();
     let mut inference = vec![Inference::default(); header.len()];
@@ -56,14 +49,7 @@ pub(crate) fn scan_checked<R: Read>(
     let mut past_diff_size = false;
     loop {
         past_diff_size |= csv.bytes() > diff_max_bytes;
-        // Bytes, not text: the second pass checks every byte as UTF-8, and
-        // checking here as well was a tenth of this pass.
-        let more = if utf8 {
-            csv.next()?.is_some()
-        } else {
-            csv.next_record()?.is_some()
-        };
-        if !more {
+        if csv.next()?.is_none() {
             break;
         }
         let row = csv.record();

@@ -137,17 +137,6 @@ impl<R: Read> CsvRows<R> {
         })
     }
 
-    /// The next row's fields as bytes, every limit checked but not yet
-    /// UTF-8: the first pass only learns the report's shape, and the
-    /// second checks every byte it shows (see [`CsvRows::next`]).
-    pub(crate) fn next_record(&mut self) -> Result<Option<&Record>, RenderError> {
-        if !self.read()? {
-            return Ok(None);
-        }
-        check_record(&self.record, &self.limits)?;
-        Ok(Some(&self.record))
-    }
-
     /// Reads the next row and counts it; false at the end.
     fn read(&mut self) -> Result<bool, RenderError> {
         if !self
