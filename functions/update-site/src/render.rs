@@ -145,7 +145,7 @@ pub(crate) fn strip_bom(header: StringRecord) -> StringRecord {
 
 pub(crate) fn check_record(record: &Record, limits: &Limits) -> Result<(), RenderError> {
     check_sizes(record, limits)?;
-    if !record.known_utf8() && record.as_slice().contains(&0) {
+    if record.as_slice().contains(&0) {
         return Err(nul_byte(record.line()));
     }
     Ok(())

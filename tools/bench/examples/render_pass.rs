@@ -7,8 +7,6 @@
 //! (bytes of CSV, render passes; 300 MB and 2 by default). Reports over
 //! 20 MB get pages only, as in `make bench`; smaller ones also the data chunks.
 
-use std::time::Instant;
-
 use local_services::csvgen::CsvSpec;
 use update_site::site::scan;
 use update_site::Limits;
@@ -25,18 +23,7 @@ fn main() -> Result<(), String> {
     let scanned = scan::scan(spec.reader(), &Limits::default(), 20_000_000)
         .map_err(|e| format!("scan: {e}"))?;
 
-    let started = Instant::now();
-    let mut reader = csv::Reader::from_reader(spec.reader());
-    let mut record = csv::ByteRecord::new();
-    let mut len = 0usize;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| format!("parse: {e}"))?
-    {
-        len += record.iter().map(<[u8]>::len).sum::<usize>();
-    }
-    std::hint::black_box(len);
-    let floor = started.elapsed().as_secs_f64();
+    let floor = benchmarks::render::floor(&spec)?.seconds;
 
     let mb_s = |seconds: f64| bytes as f64 / seconds / 1e6;
     for _ in 0..passes {

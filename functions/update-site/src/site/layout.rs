@@ -8,6 +8,8 @@
 //!   `reports/<id>/manifest.json`, `reports/<id>/report.csv.gz`,
 //!   `reports/<id>/rows.bin` (row fingerprints for the next report's diff).
 
+use std::fmt::Write as _;
+
 /// The pages' Content-Security-Policy (the `<meta>` copy; the server or
 /// CloudFront sends the same with `frame-ancestors 'none'`, which a meta
 /// element cannot carry).
@@ -29,7 +31,14 @@ pub fn report_dir(report_id: &str) -> String {
 }
 
 pub fn page_file(page: u64) -> String {
-    format!("page-{page}.html")
+    let mut s = String::new();
+    push_page_file(&mut s, page);
+    s
+}
+
+/// [`page_file`] appended to `s` (a page index writes a hundred per page).
+pub(crate) fn push_page_file(s: &mut String, page: u64) {
+    let _ = write!(s, "page-{page}.html");
 }
 
 pub fn chunk_file(n: u64) -> String {

@@ -79,15 +79,12 @@ impl Record {
     /// off): one vector move where a copy of its own length is a call.
     #[inline]
     pub(crate) fn push_field_of(&mut self, buf: &[u8], range: Range<usize>) {
-        const SHORT: usize = 16;
         let len = range.len();
-        match buf.get(range.start..range.start + SHORT) {
-            Some(word) if len <= SHORT => {
-                let end = self.bytes.len() + len;
-                let word: &[u8; SHORT] = word.try_into().unwrap_or(&[0; SHORT]);
-                self.bytes.extend_from_slice(word);
-                self.bytes.truncate(end);
-                self.ends.push(end);
+        let window = buf.get(range.start..range.start + 16);
+        match window.and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
+            Some(window) if len <= 16 => {
+                copy_short(&mut self.bytes, window, len);
+                self.ends.push(self.bytes.len());
             }
             _ => self.push_field(&buf[range]),
         }
