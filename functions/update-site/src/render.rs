@@ -8,6 +8,7 @@ use csv::StringRecord;
 use shared::errors::ErrorName;
 
 use crate::site::record::{copy_short, Cell, Record};
+use crate::swar;
 
 /// Bounds enforced while streaming, so a hostile or broken report fails
 /// with a clear error instead of exhausting the function.
@@ -77,7 +78,7 @@ impl RenderError {
 /// cost of rendering, by perf); a test compares the two on every byte.
 pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
     // Most cells hold none: checked a word at a time, then one copy.
-    if !crate::swar::html_special(cell) {
+    if !swar::html_special(cell) {
         out.extend_from_slice(cell);
         return;
     }
@@ -85,26 +86,50 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
 }
 
 /// [`escape_into`] for a record's cell: a short one (most) is tested and
-/// copied as two words.
-#[inline]
+/// copied as two words, and a special one escaped where its flags point.
+#[inline(always)]
 pub(crate) fn escape_cell_into(out: &mut Vec<u8>, cell: Cell<'_>) {
     match cell.short() {
-        Some((short, window)) if !short.html_special() => copy_short(out, window, cell.text.len()),
-        Some(_) => escape_specials(out, cell.text),
+        Some((short, window)) => {
+            let flags = short.html_flags();
+            if flags.none() {
+                copy_short(out, window, cell.text.len());
+            } else {
+                escape_at(out, cell.text, flags.places());
+            }
+        }
         None => escape_into(out, cell.text),
     }
 }
 
+/// The entity askama writes for `b`, if `b` is one it escapes.
+#[inline]
+fn entity(b: u8) -> Option<&'static [u8]> {
+    Some(match b {
+        b'"' => b"&#34;",
+        b'&' => b"&#38;",
+        b'\'' => b"&#39;",
+        b'<' => b"&#60;",
+        b'>' => b"&#62;",
+        _ => return None,
+    })
+}
+
+/// A cell that holds a special byte, escaped: only the bytes
+/// [`swar::places`] points at are looked at.
 fn escape_specials(out: &mut Vec<u8>, cell: &[u8]) {
+    escape_at(out, cell, swar::places(cell, swar::html_word));
+}
+
+/// `cell` with each byte at `places` that askama escapes escaped; `places`
+/// must hold every such byte's place, lowest first. A short cell's come
+/// from its [`swar::Flags`].
+#[inline]
+fn escape_at(out: &mut Vec<u8>, cell: &[u8], places: impl Iterator<Item = usize>) {
     let mut done = 0;
-    for (i, &b) in cell.iter().enumerate() {
-        let entity: &[u8] = match b {
-            b'"' => b"&#34;",
-            b'&' => b"&#38;",
-            b'\'' => b"&#39;",
-            b'<' => b"&#60;",
-            b'>' => b"&#62;",
-            _ => continue,
+    for i in places {
+        let Some(entity) = cell.get(i).copied().and_then(entity) else {
+            continue;
         };
         out.extend_from_slice(&cell[done..i]);
         out.extend_from_slice(entity);

@@ -3,8 +3,10 @@
 //! through in the second pass. A byte at a time, a table lookup and a
 //! branch per byte were a fifth of the render time by perf.
 //!
-//! `(w - 0x01…01) & !w & 0x80…80` is non-zero exactly when some byte of `w`
-//! is zero (it may flag more bytes than that, never a word without one).
+//! `(w - 0x01…01) & !w & 0x80…80` flags every zero byte of `w` (its high
+//! bit), and perhaps a byte just above one (the borrow), never a byte of a
+//! word without one: exact as a test of the word, and the lowest flag is
+//! exact too.
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -13,12 +15,6 @@ const HI: u64 = 0x8080_8080_8080_8080;
 #[inline]
 fn zeros(w: u64) -> u64 {
     w.wrapping_sub(LO) & !w & HI
-}
-
-/// Whether some byte of `w` is `b`.
-#[inline]
-fn has(w: u64, b: u8) -> bool {
-    zeros(w ^ (LO * u64::from(b))) != 0
 }
 
 /// `bytes` in words of 8, and the bytes left over.
@@ -38,6 +34,54 @@ fn words(bytes: &[u8]) -> (impl Iterator<Item = u64> + '_, &[u8]) {
 #[inline]
 fn matches(w: u64, b: u8) -> u64 {
     zeros(w ^ (LO * u64::from(b)))
+}
+
+/// The high bits of the first `n` bytes of a word (n ≤ 8).
+#[inline]
+fn mask(n: usize) -> u64 {
+    match n {
+        0 => 0,
+        8.. => HI,
+        n => HI & ((1u64 << (8 * n)) - 1),
+    }
+}
+
+/// The high bit of each byte of `w` that may be one HTML escapes (`"` `&`
+/// `'` `<` `>`). `&` and `'` are 0x26 and 0x27, `<` and `>` 0x3c and 0x3e:
+/// one test for each pair with the bit that tells them apart set.
+#[inline]
+pub(crate) fn html_word(w: u64) -> u64 {
+    matches(w, b'"') | matches(w | LO, b'\'') | matches(w | (LO * 2), b'>')
+}
+
+/// The high bit of each byte of `w` that may be one JSON escapes: a
+/// control character ("has less than", exact for n ≤ 128), `"`, `\`.
+#[inline]
+pub(crate) fn json_word(w: u64) -> u64 {
+    (w.wrapping_sub(LO * 0x20) & !w & HI) | matches(w, b'"') | matches(w, b'\\')
+}
+
+/// The flagged places of one word whose first byte is at `base`, lowest
+/// first.
+#[inline]
+fn bits(word: u64, base: usize) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(word).filter(|&w| w != 0), |&w| {
+        Some(w & (w - 1)).filter(|&w| w != 0)
+    })
+    .map(move |w| base + (w.trailing_zeros() / 8) as usize)
+}
+
+/// The places in `bytes` that `flags` ([`html_word`], [`json_word`]) may
+/// flag, lowest first: every byte it looks for, and perhaps a byte just
+/// after one, so the caller tests each again. A word at a time, the last
+/// one padded and masked.
+#[inline]
+pub(crate) fn places(bytes: &[u8], flags: fn(u64) -> u64) -> impl Iterator<Item = usize> + '_ {
+    bytes.chunks(8).enumerate().flat_map(move |(k, c)| {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        bits(flags(u64::from_le_bytes(w)) & mask(c.len()), k * 8)
+    })
 }
 
 /// A field of at most 16 bytes, read as two words from 16 bytes that start
@@ -60,32 +104,53 @@ impl Short {
             w.copy_from_slice(&window[i * 8..i * 8 + 8]);
             u64::from_le_bytes(w)
         };
-        // The high bits of the first `n` bytes of a word (n ≤ 8).
-        let mask = |n: usize| match n {
-            0 => 0,
-            8.. => HI,
-            n => HI & ((1u64 << (8 * n)) - 1),
-        };
         Short {
             words: [word(0), word(1)],
             masks: [mask(len.min(8)), mask(len.saturating_sub(8).min(8))],
         }
     }
 
-    /// [`html_special`] of the field.
+    /// The field's bytes [`html_special`] looks for, as [`Flags`].
     #[inline]
-    pub(crate) fn html_special(&self) -> bool {
-        let flags =
-            |w: u64| matches(w, b'"') | matches(w | LO, b'\'') | matches(w | (LO * 2), b'>');
-        (flags(self.words[0]) & self.masks[0]) | (flags(self.words[1]) & self.masks[1]) != 0
+    pub(crate) fn html_flags(&self) -> Flags {
+        self.flags(html_word)
     }
 
-    /// [`json_special`] of the field.
+    /// The field's bytes [`json_special`] looks for, as [`Flags`].
     #[inline]
-    pub(crate) fn json_special(&self) -> bool {
-        let flags =
-            |w: u64| (w.wrapping_sub(LO * 0x20) & !w & HI) | matches(w, b'"') | matches(w, b'\\');
-        (flags(self.words[0]) & self.masks[0]) | (flags(self.words[1]) & self.masks[1]) != 0
+    pub(crate) fn json_flags(&self) -> Flags {
+        self.flags(json_word)
+    }
+
+    #[inline]
+    fn flags(&self, flags: fn(u64) -> u64) -> Flags {
+        Flags([
+            flags(self.words[0]) & self.masks[0],
+            flags(self.words[1]) & self.masks[1],
+        ])
+    }
+}
+
+/// Where a [`Short`] field may hold a special byte: the high bit of each
+/// such byte, per word. Every special byte is flagged; a byte just after
+/// one may be flagged too ([`zeros`]' borrow), so the caller tests each
+/// flagged byte again.
+#[derive(Clone, Copy)]
+pub(crate) struct Flags([u64; 2]);
+
+impl Flags {
+    /// No byte is special.
+    #[inline]
+    pub(crate) fn none(self) -> bool {
+        self.0[0] | self.0[1] == 0
+    }
+
+    /// The places of the flagged bytes in the field, lowest first: a
+    /// special cell's specials found in two words, not byte by byte.
+    #[inline]
+    pub(crate) fn places(self) -> impl Iterator<Item = usize> {
+        let [lo, hi] = self.0;
+        bits(lo, 0).chain(bits(hi, 8))
     }
 }
 
@@ -94,20 +159,14 @@ impl Short {
 pub(crate) fn html_special(bytes: &[u8]) -> bool {
     let special = |b: u8| matches!(b, b'"' | b'&' | b'\'' | b'<' | b'>');
     let (mut words, rest) = words(bytes);
-    // `&` and `'` are 0x26 and 0x27, `<` and `>` 0x3c and 0x3e: one test
-    // for each pair with the bit that tells them apart set.
-    words.any(|w| has(w, b'"') | has(w | LO, b'\'') | has(w | (LO * 2), b'>'))
-        || rest.iter().any(|&b| special(b))
+    words.any(|w| html_word(w) != 0) || rest.iter().any(|&b| special(b))
 }
 
 /// Whether `bytes` hold a byte JSON escapes: a control character, `"`, `\`.
 #[inline]
 pub(crate) fn json_special(bytes: &[u8]) -> bool {
     let (mut words, rest) = words(bytes);
-    // A byte under 0x20 ("has less than", exact for n ≤ 128).
-    let control = |w: u64| w.wrapping_sub(LO * 0x20) & !w & HI != 0;
-    words.any(|w| control(w) | has(w, b'"') | has(w, b'\\'))
-        || rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    words.any(|w| json_word(w) != 0) || rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Whether `bytes` are all ASCII, and whether they hold a NUL, in one pass.
@@ -162,6 +221,20 @@ mod tests {
                         assert_eq!(html_special(&bytes), html, "{bytes:?}");
                         let json = bytes.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
                         assert_eq!(json_special(&bytes), json, "{bytes:?}");
+                        // AND the places flagged hold every special byte's
+                        // place, and none past the bytes
+                        let html_at = places(&bytes, html_word).collect::<Vec<_>>();
+                        let json_at = places(&bytes, json_word).collect::<Vec<_>>();
+                        for (i, &c) in bytes.iter().enumerate() {
+                            if b"\"&'<>".contains(&c) {
+                                assert!(html_at.contains(&i), "{bytes:?}");
+                            }
+                            if c < 0x20 || c == b'"' || c == b'\\' {
+                                assert!(json_at.contains(&i), "{bytes:?}");
+                            }
+                        }
+                        assert!(html_at.iter().chain(&json_at).all(|&i| i < len));
+                        assert!(html_at.windows(2).all(|w| w[0] < w[1]));
                         let first = |set: &[u8]| bytes.iter().position(|c| set.contains(c));
                         assert_eq!(find(&bytes, [b',', b'\n', b'\r']), first(b",\n\r"));
                         assert_eq!(find(&bytes, [b'"']), first(b"\""));
@@ -193,15 +266,28 @@ mod tests {
                             // THEN the short test is the field's own
                             let short = Short::new(&window, len);
                             assert_eq!(
-                                short.html_special(),
+                                !short.html_flags().none(),
                                 html_special(field),
                                 "{window:?} {len}"
                             );
                             assert_eq!(
-                                short.json_special(),
+                                !short.json_flags().none(),
                                 json_special(field),
                                 "{window:?} {len}"
                             );
+                            // AND its flags hold every special byte's
+                            // place, and none past the field
+                            let html = short.html_flags().places().collect::<Vec<_>>();
+                            let json = short.json_flags().places().collect::<Vec<_>>();
+                            for (i, &c) in field.iter().enumerate() {
+                                if b"\"&'<>".contains(&c) {
+                                    assert!(html.contains(&i), "{window:?} {len}");
+                                }
+                                if c < 0x20 || c == b'"' || c == b'\\' {
+                                    assert!(json.contains(&i), "{window:?} {len}");
+                                }
+                            }
+                            assert!(html.iter().chain(&json).all(|&i| i < len));
                         }
                     }
                 }

@@ -76,6 +76,21 @@ fn given_any_text_when_a_cell_is_escaped_then_it_matches_askamas_html_escaper() 
             ));
         }
     }
+    // (and two specials, or a special and the byte after it, which the
+    // word test may flag too, at any two places of a short or long cell)
+    for x in "\"#&'(<=>?".chars() {
+        for y in "\"#&'(<=>?".chars() {
+            for len in [16, 19] {
+                for i in 0..len {
+                    for j in i + 1..len {
+                        let mut t = vec!['a'; len];
+                        (t[i], t[j]) = (x, y);
+                        texts.push(t.into_iter().collect());
+                    }
+                }
+            }
+        }
+    }
     for text in &texts {
         // WHEN escaped by escape_into, as a record's cell (a short one as
         // two words), and by askama

@@ -6,9 +6,9 @@ use std::io;
 
 use super::layout;
 use super::pages::SiteObject;
-use super::record::copy_short;
-use super::source::Row;
+use super::record::{copy_short, Cell};
 use crate::render::RenderError;
+use crate::swar;
 
 /// `text` as a JSON string, exactly as serde_json writes it (a test
 /// compares the two on every byte): most cells hold no quote, backslash or
@@ -17,14 +17,23 @@ use crate::render::RenderError;
 /// check of text the row has already passed (4% of the render time, perf).
 fn push_json_str(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'"');
-    if !crate::swar::json_special(text) {
+    if !swar::json_special(text) {
         out.extend_from_slice(text);
         out.push(b'"');
         return;
     }
+    push_escaped(out, text, swar::places(text, swar::json_word));
+    out.push(b'"');
+}
+
+/// `text` with each byte at `places` that JSON escapes escaped; `places`
+/// must hold every such byte's place, lowest first.
+#[inline]
+fn push_escaped(out: &mut Vec<u8>, text: &[u8], places: impl Iterator<Item = usize>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut done = 0;
-    for (i, &b) in text.iter().enumerate() {
+    for i in places {
+        let Some(&b) = text.get(i) else { continue };
         let short: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -46,7 +55,6 @@ fn push_json_str(out: &mut Vec<u8>, text: &[u8]) {
         done = i + 1;
     }
     out.extend_from_slice(&text[done..]);
-    out.push(b'"');
 }
 
 /// The next data chunk, `{"rows":[["a","b"],…]}` (what serde_json writes
@@ -67,25 +75,51 @@ impl ChunkBuf {
         }
     }
 
-    pub(crate) fn push(&mut self, row: &Row<'_>) {
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, row: &super::source::Row<'_>) {
+        self.open_row();
+        for (i, cell) in row.cells().enumerate() {
+            self.push_cell(i, cell);
+        }
+        self.close_row();
+    }
+
+    /// Starts the next row; then [`ChunkBuf::push_cell`] for each cell and
+    /// [`ChunkBuf::close_row`], so that the page can write the same cell
+    /// in the same loop.
+    #[inline]
+    pub(crate) fn open_row(&mut self) {
         if self.rows > 0 {
             self.body.push(b',');
         }
         self.body.push(b'[');
-        for (i, cell) in row.cells().enumerate() {
-            if i > 0 {
-                self.body.push(b',');
-            }
-            match cell.short() {
-                // Most cells: tested and copied as two words.
-                Some((short, window)) if !short.json_special() => {
-                    self.body.push(b'"');
-                    copy_short(&mut self.body, window, cell.text.len());
-                    self.body.push(b'"');
-                }
-                _ => push_json_str(&mut self.body, cell.text),
-            }
+    }
+
+    /// The row's cell `i` (0-based).
+    #[inline]
+    pub(crate) fn push_cell(&mut self, i: usize, cell: Cell<'_>) {
+        if i > 0 {
+            self.body.push(b',');
         }
+        match cell.short() {
+            // Most cells: tested and copied as two words; a special one
+            // escaped where its flags point.
+            Some((short, window)) => {
+                self.body.push(b'"');
+                let flags = short.json_flags();
+                if flags.none() {
+                    copy_short(&mut self.body, window, cell.text.len());
+                } else {
+                    push_escaped(&mut self.body, cell.text, flags.places());
+                }
+                self.body.push(b'"');
+            }
+            None => push_json_str(&mut self.body, cell.text),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn close_row(&mut self) {
         self.body.push(b']');
         self.rows += 1;
     }
@@ -154,6 +188,20 @@ mod tests {
                 cells.push(format!("{}{c}{}", "a".repeat(at), "b".repeat(15 - at)));
             }
             cells.push(format!("{}{c}", "y".repeat(30)));
+        }
+        // (and two, or one and the byte after it, at any two places)
+        for x in "\"#\\]\t\u{1f} ".chars() {
+            for y in "\"#\\]\t\u{1f} ".chars() {
+                for len in [16, 19] {
+                    for i in 0..len {
+                        for j in i + 1..len {
+                            let mut t = vec!['a'; len];
+                            (t[i], t[j]) = (x, y);
+                            cells.push(t.into_iter().collect());
+                        }
+                    }
+                }
+            }
         }
         let mut csv = csv::Writer::from_writer(Vec::new());
         csv.write_record(["text", "next"]).expect("in memory");

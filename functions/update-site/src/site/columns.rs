@@ -262,6 +262,7 @@ impl<'a> Number<'a> {
     /// optional fraction; no exponent; as many digits as `format_number`
     /// takes), or `None`. Its text then holds only digits, a sign, a point
     /// and white space: nothing HTML escapes.
+    #[inline]
     pub(crate) fn parse(raw: &'a [u8]) -> Option<Self> {
         let t = trim(raw)?;
         let (sign, rest): (&'static [u8], _) = match t.first() {
@@ -303,6 +304,7 @@ impl<'a> Number<'a> {
     }
 
     /// The text `format_number` gives, appended to `out`.
+    #[inline]
     pub(crate) fn push_to(&self, out: &mut Vec<u8>) {
         let unchanged = self.int.len() <= 3
             && self.sign.is_empty()

@@ -107,10 +107,23 @@ struct HeaderCell {
 
 /// One row as `<tr>…</tr>`: every cell escaped; a number column's cells
 /// with their raw text (for sorting) and grouped digits. `numbers[i]`: column
-/// `i` holds numbers.
-fn write_row(out: &mut Vec<u8>, row: &Row<'_>, numbers: &[bool]) {
+/// `i` holds numbers. With `DATA`, also the row into the data chunk, in
+/// the same loop: each cell is cut and tested once for both.
+#[inline]
+fn write_row<const DATA: bool>(
+    out: &mut Vec<u8>,
+    chunk: &mut ChunkBuf,
+    row: &Row<'_>,
+    numbers: &[bool],
+) {
     out.extend_from_slice(b"<tr>");
+    if DATA {
+        chunk.open_row();
+    }
     for (i, c) in row.cells().enumerate() {
+        if DATA {
+            chunk.push_cell(i, c);
+        }
         let cell = c.text;
         if !numbers.get(i).copied().unwrap_or(false) || cell.is_empty() {
             out.extend_from_slice(b"<td>");
@@ -138,6 +151,9 @@ fn write_row(out: &mut Vec<u8>, row: &Row<'_>, numbers: &[bool]) {
         out.extend_from_slice(b"</td>");
     }
     out.extend_from_slice(b"</tr>\n");
+    if DATA {
+        chunk.close_row();
+    }
 }
 
 struct PageCtx<'a> {
@@ -321,12 +337,13 @@ pub fn render<R: Read, W: Write>(
             return Err(changed(scan.rows, "more"));
         }
         if opts.data {
-            chunk.push(&row);
+            write_row::<true>(&mut html, &mut chunk, &row, &numbers);
             if chunk.rows >= opts.chunk_rows.max(1) {
                 flush_chunk(emit, &folder, &mut chunk, &mut chunks)?;
             }
+        } else {
+            write_row::<false>(&mut html, &mut chunk, &row, &numbers);
         }
-        write_row(&mut html, &row, &numbers);
         filled += 1;
         if filled == page_rows {
             finish_page(&ctx, page, &mut html, body_from, &folder, &mut index)?;
