@@ -77,12 +77,9 @@ impl RenderError {
 /// `&#62;`), appended to `out`, without askama's per-byte writes (the larger
 /// cost of rendering, by perf); a test compares the two on every byte.
 pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
-    // Most cells hold none: checked a word at a time, then one copy.
-    if !swar::html_special(cell) {
-        out.extend_from_slice(cell);
-        return;
-    }
-    escape_specials(out, cell);
+    // Found a word at a time; a cell without any is one copy. (No test
+    // first for whether there are any: it read each long cell twice.)
+    escape_at(out, cell, swar::places(cell, swar::html_word));
 }
 
 /// [`escape_into`] for a record's cell: a short one (most) is tested and
@@ -113,12 +110,6 @@ fn entity(b: u8) -> Option<&'static [u8]> {
         b'>' => b"&#62;",
         _ => return None,
     })
-}
-
-/// A cell that holds a special byte, escaped: only the bytes
-/// [`swar::places`] points at are looked at.
-fn escape_specials(out: &mut Vec<u8>, cell: &[u8]) {
-    escape_at(out, cell, swar::places(cell, swar::html_word));
 }
 
 /// `cell` with each byte at `places` that askama escapes escaped; `places`

@@ -76,20 +76,63 @@ fn bits(word: u64, base: usize) -> impl Iterator<Item = usize> {
 /// after one, so the caller tests each again. A word at a time, the last
 /// one padded and masked.
 #[inline]
-pub(crate) fn places(bytes: &[u8], flags: fn(u64) -> u64) -> impl Iterator<Item = usize> + '_ {
-    bytes.chunks(8).enumerate().flat_map(move |(k, c)| {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        bits(flags(u64::from_le_bytes(w)) & mask(c.len()), k * 8)
-    })
+pub(crate) fn places<F: Fn(u64) -> u64>(bytes: &[u8], flags: F) -> Places<'_, F> {
+    let words = bytes.chunks_exact(8);
+    Places {
+        rest: words.remainder(),
+        words,
+        flags,
+        bits: 0,
+        base: 0,
+        next: 0,
+    }
+}
+
+/// [`places`]' iterator: the flags of one word at a time.
+pub(crate) struct Places<'a, F> {
+    words: std::slice::ChunksExact<'a, u8>,
+    rest: &'a [u8],
+    flags: F,
+    /// The flags of the word at `base` not yet yielded.
+    bits: u64,
+    base: usize,
+    /// Where the next word starts.
+    next: usize,
+}
+
+impl<F: Fn(u64) -> u64> Iterator for Places<'_, F> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            let mut w = [0u8; 8];
+            let len = if let Some(c) = self.words.next() {
+                w.copy_from_slice(c);
+                8
+            } else if !self.rest.is_empty() {
+                let len = self.rest.len();
+                w[..len].copy_from_slice(self.rest);
+                self.rest = &[];
+                len
+            } else {
+                return None;
+            };
+            self.bits = (self.flags)(u64::from_le_bytes(w)) & mask(len);
+            self.base = self.next;
+            self.next += 8;
+        }
+        let at = self.base + (self.bits.trailing_zeros() / 8) as usize;
+        self.bits &= self.bits - 1;
+        Some(at)
+    }
 }
 
 /// A field of at most 16 bytes, read as two words from 16 bytes that start
 /// with it (what follows it in its record fills the rest): one test per
-/// word, where [`html_special`] and [`json_special`] test the bytes past
-/// the last whole word one by one. Flags are kept only for the field's own
-/// bytes; a byte past it can flag only bytes above itself, never one of
-/// the field's.
+/// word, with no loop and no padding. Flags are kept only for the field's
+/// own bytes; a byte past it can flag only bytes above itself, never one
+/// of the field's.
 #[derive(Clone, Copy)]
 pub(crate) struct Short {
     words: [u64; 2],
@@ -110,13 +153,13 @@ impl Short {
         }
     }
 
-    /// The field's bytes [`html_special`] looks for, as [`Flags`].
+    /// The field's bytes [`html_word`] looks for, as [`Flags`].
     #[inline]
     pub(crate) fn html_flags(&self) -> Flags {
         self.flags(html_word)
     }
 
-    /// The field's bytes [`json_special`] looks for, as [`Flags`].
+    /// The field's bytes [`json_word`] looks for, as [`Flags`].
     #[inline]
     pub(crate) fn json_flags(&self) -> Flags {
         self.flags(json_word)
@@ -152,21 +195,6 @@ impl Flags {
         let [lo, hi] = self.0;
         bits(lo, 0).chain(bits(hi, 8))
     }
-}
-
-/// Whether `bytes` hold a byte HTML escapes: `"` `&` `'` `<` `>`.
-#[inline]
-pub(crate) fn html_special(bytes: &[u8]) -> bool {
-    let special = |b: u8| matches!(b, b'"' | b'&' | b'\'' | b'<' | b'>');
-    let (mut words, rest) = words(bytes);
-    words.any(|w| html_word(w) != 0) || rest.iter().any(|&b| special(b))
-}
-
-/// Whether `bytes` hold a byte JSON escapes: a control character, `"`, `\`.
-#[inline]
-pub(crate) fn json_special(bytes: &[u8]) -> bool {
-    let (mut words, rest) = words(bytes);
-    words.any(|w| json_word(w) != 0) || rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Whether `bytes` are all ASCII, and whether they hold a NUL, in one pass.
@@ -218,9 +246,9 @@ mod tests {
                         bytes[at] = b;
                         // THEN each word-at-a-time test agrees with a plain one
                         let html = bytes.iter().any(|c| b"\"&'<>".contains(c));
-                        assert_eq!(html_special(&bytes), html, "{bytes:?}");
                         let json = bytes.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
-                        assert_eq!(json_special(&bytes), json, "{bytes:?}");
+                        assert_eq!(places(&bytes, html_word).next().is_some(), html);
+                        assert_eq!(places(&bytes, json_word).next().is_some(), json);
                         // AND the places flagged hold every special byte's
                         // place, and none past the bytes
                         let html_at = places(&bytes, html_word).collect::<Vec<_>>();
@@ -265,16 +293,10 @@ mod tests {
                             let field = &window[..len];
                             // THEN the short test is the field's own
                             let short = Short::new(&window, len);
-                            assert_eq!(
-                                !short.html_flags().none(),
-                                html_special(field),
-                                "{window:?} {len}"
-                            );
-                            assert_eq!(
-                                !short.json_flags().none(),
-                                json_special(field),
-                                "{window:?} {len}"
-                            );
+                            let html = field.iter().any(|c| b"\"&'<>".contains(c));
+                            let json = field.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+                            assert_eq!(!short.html_flags().none(), html, "{window:?} {len}");
+                            assert_eq!(!short.json_flags().none(), json, "{window:?} {len}");
                             // AND its flags hold every special byte's
                             // place, and none past the field
                             let html = short.html_flags().places().collect::<Vec<_>>();

@@ -17,11 +17,6 @@ use crate::swar;
 /// check of text the row has already passed (4% of the render time, perf).
 fn push_json_str(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'"');
-    if !swar::json_special(text) {
-        out.extend_from_slice(text);
-        out.push(b'"');
-        return;
-    }
     push_escaped(out, text, swar::places(text, swar::json_word));
     out.push(b'"');
 }
