@@ -122,14 +122,9 @@ async fn xss_vectors_in_header_cells_and_title_yield_no_executable_content() {
         !feed.contains("<script>") && feed.contains("&#60;script&#62;"),
         "{feed}"
     );
-    // The data chunk and the manifest are JSON: they give back the very strings.
-    let chunk: serde_json::Value = serde_json::from_slice(
-        &h.get(SITE_BUCKET, &format!("reports/{id}/data/0001.json"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(chunk["rows"][0], serde_json::json!(XSS));
+    // The manifest is JSON: it gives back the very strings. (The page
+    // script reads the rows from the download, and shows them as text: the
+    // browser tests' "cells are text".)
     let manifest: serde_json::Value = serde_json::from_slice(
         &h.get(SITE_BUCKET, &format!("reports/{id}/manifest.json"))
             .await

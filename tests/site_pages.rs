@@ -62,7 +62,6 @@ fn given_a_report_of_many_pages_when_rendered_then_every_page_is_strict_accessib
     };
     let opts = PageOptions {
         page_rows: 0,
-        chunk_rows: 10_000,
         data: true,
     };
     let (scan, rendered) = render_to_folder(

@@ -275,7 +275,6 @@ async fn update_site_publishes_index_and_archive_with_html_headers() {
             "assets/site.js".to_string(),
             "feed.xml".to_string(),
             "index.html".to_string(),
-            format!("reports/{id}/data/0001.json"),
             format!("reports/{id}/manifest.json"),
             format!("reports/{id}/page-1.html"),
             format!("reports/{id}/report.csv.gz"),

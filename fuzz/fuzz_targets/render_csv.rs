@@ -98,7 +98,6 @@ fn render(mut input: impl Read, limits: &Limits) -> Outcome {
     };
     let opts = PageOptions {
         page_rows: 3,
-        chunk_rows: 5,
         data: true,
     };
     let result = pages::render(

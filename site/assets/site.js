@@ -3,7 +3,7 @@
 // header becomes a sort button (WAI-ARIA APG sortable table); a filter box
 // narrows the rows. The state lives in the URL (?sort=<column>&dir=asc|desc
 // &q=<text>&p=<page>), so a view is a link. When the report is small enough
-// (data-complete="true"), the whole report is fetched from its data chunks
+// (data-complete="true"), the whole report is read from its gzip download
 // on first use, then sorted, filtered and paged here; otherwise only this
 // page's rows are, and the page says so. With no sort and no filter the
 // page is exactly as served. Cells are built with textContent only.
@@ -198,7 +198,70 @@
     writeState();
   }
 
-  // The whole report, fetched once, when first asked for.
+  // The report's CSV as rows of strings, cut as the renderer's reader (the
+  // csv crate's defaults) cuts them: `,` between fields; a field that
+  // starts with `"` is quoted, `""` in it is one `"`, and what follows its
+  // closing quote up to the next `,` or line end is kept as it is; a line
+  // ends at CR, LF or CRLF; blank lines are skipped. The header is row 0.
+  function parseCsv(text) {
+    const rows = [];
+    const n = text.length;
+    let row = [];
+    let i = 0;
+    let lineStart = true;
+    // Where the unquoted text from `j` ends: at `,`, CR, LF or the end.
+    const plainEnd = (j) => {
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 44 || d === 10 || d === 13) break;
+      }
+      return j;
+    };
+    while (i < n) {
+      let c = text.charCodeAt(i);
+      if (lineStart && (c === 10 || c === 13)) { i++; continue; }
+      lineStart = false;
+      let field = "";
+      if (c === 34) {
+        let from = ++i;
+        for (;;) {
+          const q = text.indexOf('"', i);
+          if (q < 0) { field += text.slice(from); i = n; break; }
+          if (text.charCodeAt(q + 1) === 34) { field += text.slice(from, q + 1); i = from = q + 2; continue; }
+          field += text.slice(from, q);
+          i = q + 1;
+          break;
+        }
+      }
+      const end = plainEnd(i);
+      row.push(field + text.slice(i, end));
+      i = end;
+      if (i >= n) break;
+      c = text.charCodeAt(i++);
+      if (c === 44) {
+        if (i >= n) row.push("");
+        continue;
+      }
+      rows.push(row);
+      row = [];
+      lineStart = true;
+    }
+    if (row.length) rows.push(row);
+    return rows;
+  }
+  // The download is stored gzip-compressed with Content-Encoding: gzip, so
+  // the browser hands over the CSV itself; from a server that sends the
+  // stored bytes without that header, it is inflated here.
+  function csvText(buf) {
+    const b = new Uint8Array(buf);
+    if (b[0] !== 0x1f || b[1] !== 0x8b) return Promise.resolve(new TextDecoder().decode(b));
+    const inflated = new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(inflated).arrayBuffer().then((d) => new TextDecoder().decode(d));
+  }
+
+  // The whole report, read once from its download, when first asked for:
+  // the rows are published once, as pages and as the CSV, and the gzip is
+  // a fifth of what the rows weighed as JSON data chunks.
   let all = null;
   let loading = null;
   function load() {
@@ -206,16 +269,26 @@
     if (loading) return loading;
     status.textContent = "Loading the whole report…";
     const base = new URL(manifestUrl, location.href);
-    const json = (url) => fetch(url, { credentials: "same-origin" }).then((r) => {
+    const get = (url) => fetch(url, { credentials: "same-origin" }).then((r) => {
       if (!r.ok) throw new Error(`${r.status} ${url}`);
-      return r.json();
+      return r;
     });
-    loading = json(base)
+    loading = get(base)
+      .then((r) => r.json())
       .then((m) => {
-        if (!m.data || !m.data.complete) throw new Error("the report is not whole");
-        return Promise.all(m.data.chunks.map((c) => json(new URL(c, base))));
+        if (!m.data || !m.data.complete || !m.csv) throw new Error("the report is not whole");
+        return get(new URL(m.csv, base))
+          .then((r) => r.arrayBuffer())
+          .then(csvText)
+          .then((text) => {
+            const rows = parseCsv(text).slice(1);
+            // Only rows that are the manifest's, or none: the page alone.
+            if (rows.length !== m.rows || rows.some((r) => r.length !== heads.length)) {
+              throw new Error("the download does not match the manifest");
+            }
+            all = rows.map((cells) => ({ tr: null, cells }));
+          });
       })
-      .then((chunks) => { all = chunks.flatMap((c) => c.rows.map((cells) => ({ tr: null, cells }))); })
       .catch(() => {
         // The page alone, then, and say so.
         complete = false;

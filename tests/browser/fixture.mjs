@@ -5,8 +5,8 @@
 //   node tests/browser/fixture.mjs OUT_DIR      writes the site into OUT_DIR
 //
 // Two reports: the latest, "r-2026-12-04", 450 rows of every column type in
-// 3 pages of 200 whose data chunks (3 of 200 rows) allow whole-report sort
-// and filter; and an older "r-2026-12-03", 250 rows in 2 pages marked too
+// 3 pages of 200, loadable whole from its download (data.complete) for
+// whole-report sort and filter; and an older "r-2026-12-03", 250 rows in 2 pages marked too
 // large to load whole (data.complete false: this page only, the note shows).
 // The cells are chosen to catch a string sort (9, 10, 100, negatives,
 // decimals, empties), grouping (1234567.5 → 1,234,567.5) and escaping
@@ -21,7 +21,6 @@ export const ASSETS_DIR = resolve(HERE, "..", "..", "site", "assets");
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'";
 export const TITLE = "Sales report";
 export const PAGE_SIZE = 200;
-export const CHUNK_ROWS = 200;
 
 export const COLUMNS = [
   { name: "id", type: "integer" },
@@ -246,19 +245,11 @@ export function writeFixture(out, { assets = ASSETS_DIR } = {}) {
     put(dir + "report.csv.gz", gzipSync(text));
     const pages = Math.ceil(r.rows.length / PAGE_SIZE);
     for (let p = 1; p <= pages; p++) put(`${dir}page-${p}.html`, pageHtml(r, p, "../../", ""));
-    const chunks = [];
-    if (r.complete) {
-      for (let i = 0; i * CHUNK_ROWS < r.rows.length; i++) {
-        const name = `data/${String(i + 1).padStart(4, "0")}.json`;
-        chunks.push(name);
-        put(dir + name, JSON.stringify({ rows: r.rows.slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS) }));
-      }
-    }
     put(dir + "manifest.json", JSON.stringify({
       report_id: r.id, title: TITLE, created_at: r.created, generated_at: r.created,
       rows: r.rows.length, columns: COLUMNS, page_size: PAGE_SIZE, pages,
       bytes_csv: Buffer.byteLength(text), csv: "report.csv.gz",
-      data: { complete: r.complete, rows_per_chunk: CHUNK_ROWS, chunks },
+      data: { complete: r.complete },
     }, null, 2));
   }
   put("index.html", pageHtml(reports[0], 1, "", `reports/${reports[0].id}/`));

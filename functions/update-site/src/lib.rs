@@ -2,13 +2,14 @@
 //!
 //! The last step: reads the stored CSV from S3 and publishes it as the
 //! report site ([`site`]): pages of rows a reader can page through, sort and
-//! filter, the rows as data chunks, the CSV as a gzip download, a manifest,
+//! filter, the CSV as a gzip download (which the page script also reads to
+//! sort and filter a whole report that is small enough), a manifest,
 //! and the archive of every report with what changed, as `archive.html` and
 //! an Atom feed.
 //!
 //! The CSV is streamed twice (once for the column types and row count, once
-//! to render), so memory stays at one page, one data chunk and the gzip
-//! upload's parts in flight, whatever the report's size. Everything of a
+//! to render), so memory stays at one page and the gzip upload's parts in
+//! flight, whatever the report's size. Everything of a
 //! report is stored under `reports/<id>/` before `archive.json`,
 //! `index.html`, `archive.html` and `feed.xml` point to it, each by a
 //! conditional write that never lets an older report replace a newer one,
@@ -282,15 +283,21 @@ mod tests {
             json!({"name": "a", "type": "integer"})
         );
         assert_eq!(manifest["columns"][1]["type"], "text");
-        assert_eq!(manifest["data"]["chunks"], json!(["data/0001.json"]));
-        let chunk: Value = serde_json::from_slice(
-            &store
-                .get("site", "reports/rpt-1/data/0001.json")
-                .unwrap()
-                .data,
-        )
-        .unwrap();
-        assert_eq!(chunk, json!({"rows": [["1", "<i>2</i>"], ["2", "1234.5"]]}));
+        // AND the page script may load it whole, from the download: the
+        // rows are not written a second time
+        assert_eq!(manifest["data"], json!({"complete": true}));
+        assert_eq!(manifest["csv"], "report.csv.gz");
+        let report: Vec<String> = store
+            .keys()
+            .into_iter()
+            .filter(|(b, k)| b == "site" && k.starts_with("reports/rpt-1/"))
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(
+            report.len(),
+            4,
+            "page, download, manifest, fingerprints: {report:?}"
+        );
         let archive = String::from_utf8(store.get("site", "archive.html").unwrap().data).unwrap();
         assert!(archive.contains("reports/rpt-1/page-1.html"), "{archive}");
         assert!(store.get("site", "feed.xml").is_some());

@@ -79,7 +79,7 @@ impl RenderError {
 pub(crate) fn escape_into(out: &mut Vec<u8>, cell: &[u8]) {
     // Found a word at a time; a cell without any is one copy. (No test
     // first for whether there are any: it read each long cell twice.)
-    escape_at(out, cell, swar::places(cell, swar::html_word));
+    escape_at(out, cell, swar::html_places(cell));
 }
 
 /// [`escape_into`] for a record's cell: a short one (most) is tested and

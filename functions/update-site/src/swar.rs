@@ -54,13 +54,6 @@ pub(crate) fn html_word(w: u64) -> u64 {
     matches(w, b'"') | matches(w | LO, b'\'') | matches(w | (LO * 2), b'>')
 }
 
-/// The high bit of each byte of `w` that may be one JSON escapes: a
-/// control character ("has less than", exact for n ≤ 128), `"`, `\`.
-#[inline]
-pub(crate) fn json_word(w: u64) -> u64 {
-    (w.wrapping_sub(LO * 0x20) & !w & HI) | matches(w, b'"') | matches(w, b'\\')
-}
-
 /// The flagged places of one word whose first byte is at `base`, lowest
 /// first.
 #[inline]
@@ -71,28 +64,25 @@ fn bits(word: u64, base: usize) -> impl Iterator<Item = usize> {
     .map(move |w| base + (w.trailing_zeros() / 8) as usize)
 }
 
-/// The places in `bytes` that `flags` ([`html_word`], [`json_word`]) may
-/// flag, lowest first: every byte it looks for, and perhaps a byte just
-/// after one, so the caller tests each again. A word at a time, the last
-/// one padded and masked.
+/// The places in `bytes` that [`html_word`] may flag, lowest first: every
+/// byte HTML escapes, and perhaps a byte just after one, so the caller
+/// tests each again. A word at a time, the last one masked.
 #[inline]
-pub(crate) fn places<F: Fn(u64) -> u64>(bytes: &[u8], flags: F) -> Places<'_, F> {
+pub(crate) fn html_places(bytes: &[u8]) -> Places<'_> {
     let words = bytes.chunks_exact(8);
     Places {
         rest: words.remainder(),
         words,
-        flags,
         bits: 0,
         base: 0,
         next: 0,
     }
 }
 
-/// [`places`]' iterator: the flags of one word at a time.
-pub(crate) struct Places<'a, F> {
+/// [`html_places`]' iterator: the flags of one word at a time.
+pub(crate) struct Places<'a> {
     words: std::slice::ChunksExact<'a, u8>,
     rest: &'a [u8],
-    flags: F,
     /// The flags of the word at `base` not yet yielded.
     bits: u64,
     base: usize,
@@ -100,25 +90,30 @@ pub(crate) struct Places<'a, F> {
     next: usize,
 }
 
-impl<F: Fn(u64) -> u64> Iterator for Places<'_, F> {
+impl Iterator for Places<'_> {
     type Item = usize;
 
     #[inline]
     fn next(&mut self) -> Option<usize> {
         while self.bits == 0 {
-            let mut w = [0u8; 8];
-            let len = if let Some(c) = self.words.next() {
+            let (w, len) = if let Some(c) = self.words.next() {
+                let mut w = [0u8; 8];
                 w.copy_from_slice(c);
-                8
+                (u64::from_le_bytes(w), 8)
             } else if !self.rest.is_empty() {
-                let len = self.rest.len();
-                w[..len].copy_from_slice(self.rest);
-                self.rest = &[];
-                len
+                // Shifted in, not copied into a word on the stack: a copy
+                // of a few bytes is a call, and the word's load then
+                // waits for it (a sixteenth of the page loop, perf).
+                let w = self
+                    .rest
+                    .iter()
+                    .rev()
+                    .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+                (w, std::mem::take(&mut self.rest).len())
             } else {
                 return None;
             };
-            self.bits = (self.flags)(u64::from_le_bytes(w)) & mask(len);
+            self.bits = html_word(w) & mask(len);
             self.base = self.next;
             self.next += 8;
         }
@@ -156,20 +151,9 @@ impl Short {
     /// The field's bytes [`html_word`] looks for, as [`Flags`].
     #[inline]
     pub(crate) fn html_flags(&self) -> Flags {
-        self.flags(html_word)
-    }
-
-    /// The field's bytes [`json_word`] looks for, as [`Flags`].
-    #[inline]
-    pub(crate) fn json_flags(&self) -> Flags {
-        self.flags(json_word)
-    }
-
-    #[inline]
-    fn flags(&self, flags: fn(u64) -> u64) -> Flags {
         Flags([
-            flags(self.words[0]) & self.masks[0],
-            flags(self.words[1]) & self.masks[1],
+            html_word(self.words[0]) & self.masks[0],
+            html_word(self.words[1]) & self.masks[1],
         ])
     }
 }
@@ -246,22 +230,16 @@ mod tests {
                         bytes[at] = b;
                         // THEN each word-at-a-time test agrees with a plain one
                         let html = bytes.iter().any(|c| b"\"&'<>".contains(c));
-                        let json = bytes.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
-                        assert_eq!(places(&bytes, html_word).next().is_some(), html);
-                        assert_eq!(places(&bytes, json_word).next().is_some(), json);
+                        assert_eq!(html_places(&bytes).next().is_some(), html);
                         // AND the places flagged hold every special byte's
-                        // place, and none past the bytes
-                        let html_at = places(&bytes, html_word).collect::<Vec<_>>();
-                        let json_at = places(&bytes, json_word).collect::<Vec<_>>();
+                        // place, lowest first, and none past the bytes
+                        let html_at = html_places(&bytes).collect::<Vec<_>>();
                         for (i, &c) in bytes.iter().enumerate() {
                             if b"\"&'<>".contains(&c) {
                                 assert!(html_at.contains(&i), "{bytes:?}");
                             }
-                            if c < 0x20 || c == b'"' || c == b'\\' {
-                                assert!(json_at.contains(&i), "{bytes:?}");
-                            }
                         }
-                        assert!(html_at.iter().chain(&json_at).all(|&i| i < len));
+                        assert!(html_at.iter().all(|&i| i < len));
                         assert!(html_at.windows(2).all(|w| w[0] < w[1]));
                         let first = |set: &[u8]| bytes.iter().position(|c| set.contains(c));
                         assert_eq!(find(&bytes, [b',', b'\n', b'\r']), first(b",\n\r"));
@@ -294,22 +272,16 @@ mod tests {
                             // THEN the short test is the field's own
                             let short = Short::new(&window, len);
                             let html = field.iter().any(|c| b"\"&'<>".contains(c));
-                            let json = field.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
                             assert_eq!(!short.html_flags().none(), html, "{window:?} {len}");
-                            assert_eq!(!short.json_flags().none(), json, "{window:?} {len}");
                             // AND its flags hold every special byte's
                             // place, and none past the field
                             let html = short.html_flags().places().collect::<Vec<_>>();
-                            let json = short.json_flags().places().collect::<Vec<_>>();
                             for (i, &c) in field.iter().enumerate() {
                                 if b"\"&'<>".contains(&c) {
                                     assert!(html.contains(&i), "{window:?} {len}");
                                 }
-                                if c < 0x20 || c == b'"' || c == b'\\' {
-                                    assert!(json.contains(&i), "{window:?} {len}");
-                                }
                             }
-                            assert!(html.iter().chain(&json).all(|&i| i < len));
+                            assert!(html.iter().all(|&i| i < len));
                         }
                     }
                 }

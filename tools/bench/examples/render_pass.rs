@@ -4,8 +4,7 @@
 //!
 //! `cargo build --profile profiling -p benchmarks --example render_pass`, then
 //! `perf record target/profiling/examples/render_pass 300000000 2`
-//! (bytes of CSV, render passes; 300 MB and 2 by default). Reports over
-//! 20 MB get pages only, as in `make bench`; smaller ones also the data chunks.
+//! (bytes of CSV, render passes; 300 MB and 2 by default).
 
 use local_services::csvgen::CsvSpec;
 use update_site::site::scan;

@@ -240,7 +240,7 @@ pub fn run(options: &Options) -> Result<(), String> {
          feed.xml. Server CPU s = this \
          process's CPU while the child ran: the embedded S3 server (and the idle simulator), \
          which on AWS is S3's, not the function's. Renderer alone = the render section's \
-         render pass (pages and data chunks into counting sinks, with the profile) over the \
+         render pass (pages into counting sinks, with the profile) over the \
          same CSV, run here \
          just before the child; end to end / renderer = its seconds over the handler's. \
          UpdateSite runs 3 times on 1 GB and 5 times below (2 with --quick), each on an \

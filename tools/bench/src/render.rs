@@ -123,7 +123,6 @@ fn bench_meta() -> SiteMeta {
 fn bench_options(scanned: &Scan) -> PageOptions {
     PageOptions {
         page_rows: 0,
-        chunk_rows: 10_000,
         data: scanned.bytes <= 20_000_000,
     }
 }
@@ -147,7 +146,7 @@ pub(crate) fn profile(spec: &CsvSpec) -> Result<(Pass, Scan), String> {
 }
 
 /// UpdateSite's renderer as it runs with the profile DownloadReport made:
-/// one pass, the pages and data chunks into a counting sink (the download
+/// one pass, the pages into a counting sink (the download
 /// is copied, not made).
 pub fn render_pass(spec: &CsvSpec, scanned: &Scan) -> Result<Pass, String> {
     let meta = bench_meta();
@@ -177,7 +176,7 @@ pub fn render_pass(spec: &CsvSpec, scanned: &Scan) -> Result<Pass, String> {
 }
 
 /// UpdateSite's renderer without a profile (an older report, `make
-/// render`): the first pass, then the pages, data chunks and the gzip
+/// render`): the first pass, then the pages and the gzip
 /// download, into counting sinks.
 pub fn render(spec: &CsvSpec) -> Result<Pass, String> {
     let meta = bench_meta();
@@ -295,7 +294,7 @@ pub fn run(options: &Options) -> Result<(), String> {
          ByteRecord, summing field lengths (the floor: no UTF-8 check); StringRecord = \
          read_record (UTF-8 checked). render = UpdateSite's renderer as it runs with the \
          profile DownloadReport stores beside the report: one pass that checks every byte as \
-         UTF-8, escapes every cell and writes the pages and data chunks (up to 20 MB) into \
+         UTF-8, escapes every cell and writes the pages into \
          byte-counting sinks; the target applies to it. profile = DownloadReport's share, made \
          while the report streams in: the first pass (types, rows, fingerprints) and the gzip \
          download. no profile = both in UpdateSite, as for a report without a profile and \

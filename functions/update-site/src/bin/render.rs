@@ -1,5 +1,5 @@
 //! `render FILE.csv OUT_DIR`: writes the site UpdateSite would publish for
-//! this CSV (every page, the data chunks, the download, the manifest, the
+//! this CSV (every page, the download, the manifest, the
 //! archive and feed, the assets) into `OUT_DIR`, to look at before deploying.
 
 use std::path::Path;
@@ -49,7 +49,6 @@ fn main() -> ExitCode {
     };
     let opts = PageOptions {
         page_rows,
-        chunk_rows: 10_000,
         data: true,
     };
     match render_to_folder(Path::new(csv), Path::new(out), &meta, opts, &limits, &now) {

@@ -31,7 +31,6 @@ fn render_with(
     };
     let opts = PageOptions {
         page_rows,
-        chunk_rows: 1000,
         data: true,
     };
     pages::render(
@@ -181,7 +180,6 @@ fn given_a_report_that_changes_between_the_passes_then_malformed_not_wrong_pages
     let scanned = scan::scan(&b"n\n1\n2\n3\n"[..], &Limits::default(), u64::MAX).unwrap();
     let opts = PageOptions {
         page_rows: 2,
-        chunk_rows: 10,
         data: true,
     };
     for other in [&b"n\n1\n2\n"[..], &b"n\n1\n2\n3\n4\n"[..]] {

@@ -4,8 +4,9 @@
 //! - `index.html`: the latest report's first page;
 //! - `archive.html`, `feed.xml`, `archive.json`: every published report;
 //! - `assets/site.css`, `assets/site.js`: the one stylesheet and script;
-//! - `reports/<id>/page-<n>.html`, `reports/<id>/data/<nnnn>.json`,
-//!   `reports/<id>/manifest.json`, `reports/<id>/report.csv.gz`,
+//! - `reports/<id>/page-<n>.html`, `reports/<id>/manifest.json`,
+//!   `reports/<id>/report.csv.gz` (the download, which the page script
+//!   also reads to sort and filter a whole report),
 //!   `reports/<id>/rows.bin` (row fingerprints for the next report's diff).
 
 use std::fmt::Write as _;
@@ -22,6 +23,8 @@ pub const INDEX: &str = "index.html";
 pub const ARCHIVE_HTML: &str = "archive.html";
 pub const FEED: &str = "feed.xml";
 pub const ARCHIVE_JSON: &str = "archive.json";
+/// A report's download, in its folder.
+pub const DOWNLOAD: &str = "report.csv.gz";
 
 /// From a report's folder back to the site's root.
 pub const REPORT_TO_ROOT: &str = "../../";
@@ -39,10 +42,6 @@ pub fn page_file(page: u64) -> String {
 /// [`page_file`] appended to `s` (a page index writes a hundred per page).
 pub(crate) fn push_page_file(s: &mut String, page: u64) {
     let _ = write!(s, "page-{page}.html");
-}
-
-pub fn chunk_file(n: u64) -> String {
-    format!("data/{n:04}.json")
 }
 
 /// `2026-12-04T06:00:00Z` → `2026-12-04 06:00 UTC`.

@@ -34,7 +34,7 @@ pub fn render_to_folder(
     let open = || fs::File::open(csv).map(|f| BufReader::with_capacity(256 * 1024, f));
     let scanned = scan::scan(open().map_err(RenderError::Read)?, limits, u64::MAX)?;
     let folder = layout::report_dir(&meta.report_id);
-    let gz_path = out.join(format!("{folder}report.csv.gz"));
+    let gz_path = out.join(format!("{folder}{}", layout::DOWNLOAD));
     fs::create_dir_all(out.join(&folder)).map_err(RenderError::Write)?;
     let gz = GzEncoder::new(
         fs::File::create(&gz_path).map_err(RenderError::Write)?,
@@ -65,20 +65,7 @@ pub fn render_to_folder(
         changes: None,
         compared_with: None,
     });
-    let manifest = serde_json::json!({
-        "report_id": meta.report_id,
-        "title": meta.title,
-        "created_at": created_at,
-        "generated_at": meta.generated_at,
-        "rows": scanned.rows,
-        "columns": scanned.header.iter().zip(&scanned.types)
-            .map(|(n, t)| serde_json::json!({"name": n, "type": t.as_str()})).collect::<Vec<_>>(),
-        "page_size": rendered.page_rows,
-        "pages": rendered.pages,
-        "bytes_csv": scanned.bytes,
-        "csv": "report.csv.gz",
-        "data": {"complete": opts.data, "rows_per_chunk": opts.chunk_rows, "chunks": rendered.chunks},
-    });
+    let manifest = pages::manifest(meta, created_at, &scanned, &rendered, opts);
     let files = [
         (
             format!("{folder}manifest.json"),

@@ -11,7 +11,6 @@
 //! - `profile.rs`: the first pass and the download, made by DownloadReport;
 //! - `pages.rs`: the second pass (pages, the gzip download);
 //! - `nav.rs`: a page's pager and page index;
-//! - `chunks.rs`: the rows as JSON data chunks, written in the same pass;
 //! - `archive.rs`: `archive.json`, `archive.html`, `feed.xml`;
 //! - `publish.rs`: the order of writes that keeps the site whole;
 //! - `rollback.rs`: the site pointed back at an earlier report;
@@ -19,7 +18,6 @@
 //! - `local.rs`: the same site written into a folder (`make render`).
 
 pub mod archive;
-mod chunks;
 pub mod columns;
 pub mod layout;
 pub mod local;

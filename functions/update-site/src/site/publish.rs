@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use flate2::write::GzEncoder;
-use serde_json::json;
 use shared::payload::{PublishedSite, StoredReport};
 use shared::pipe::{pipe, PipeWriter};
 use shared::store::{ObjectReader, ObjectWriter, StoreError, WriteCondition};
@@ -85,11 +84,10 @@ where
     };
     let opts = PageOptions {
         page_rows: config.page_rows,
-        chunk_rows: 10_000,
         data: scanned.bytes <= config.data_max_bytes,
     };
 
-    // Pass 2: pages and data chunks as they fill, the gzip download
+    // Pass 2: pages as they fill, the gzip download
     // alongside (or copied from beside the CSV).
     let source = Source {
         input,
@@ -97,20 +95,7 @@ where
     };
     let rendered = render_and_upload(&site, store.clone(), source, &scanned, &meta, opts).await?;
     let folder = layout::report_dir(report_id);
-    let manifest = json!({
-        "report_id": report_id,
-        "title": config.title,
-        "created_at": created_at,
-        "generated_at": meta.generated_at,
-        "rows": scanned.rows,
-        "columns": scanned.header.iter().zip(&scanned.types)
-            .map(|(n, t)| json!({"name": n, "type": t.as_str()})).collect::<Vec<_>>(),
-        "page_size": rendered.page_rows,
-        "pages": rendered.pages,
-        "bytes_csv": scanned.bytes,
-        "csv": "report.csv.gz",
-        "data": {"complete": opts.data, "rows_per_chunk": opts.chunk_rows, "chunks": rendered.chunks},
-    });
+    let manifest = pages::manifest(&meta, &created_at, &scanned, &rendered, opts);
     let body = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
     site.put(
         &site.request(&format!("{folder}manifest.json"), layout::JSON, true),
@@ -228,7 +213,7 @@ where
     });
     let folder = layout::report_dir(&meta.report_id);
     let mut gz_req = site.request(
-        &format!("{folder}report.csv.gz"),
+        &format!("{folder}{}", layout::DOWNLOAD),
         "text/csv; charset=utf-8",
         true,
     );

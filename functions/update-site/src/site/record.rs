@@ -9,7 +9,7 @@
 //!
 //! Once the tokenizer has pushed a record's fields it seals it: 16 zero
 //! bytes after the last field give every field a [`Cell`] window, so that
-//! the page and the data chunk test and copy a short cell as two words.
+//! the page tests and copies a short cell as two words.
 //! Fields are pushed only between `clear` and `seal`.
 
 use std::ops::Range;
@@ -151,8 +151,8 @@ impl Record {
 #[derive(Clone, Copy)]
 pub(crate) struct Cell<'a> {
     pub(crate) text: &'a [u8],
-    /// Made once, when the cell is cut: the page and the data chunk both
-    /// test it.
+    /// Made when the cell is cut, so that a cell iterator that is not
+    /// read for its windows costs nothing more.
     short: Option<(Short, &'a [u8; 16])>,
 }
 
