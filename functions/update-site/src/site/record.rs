@@ -151,24 +151,16 @@ impl Record {
 #[derive(Clone, Copy)]
 pub(crate) struct Cell<'a> {
     pub(crate) text: &'a [u8],
-    /// Made when the cell is cut, so that a cell iterator that is not
-    /// read for its windows costs nothing more.
-    short: Option<(Short, &'a [u8; 16])>,
+    window: Option<&'a [u8; 16]>,
 }
 
 impl<'a> Cell<'a> {
-    #[inline]
-    fn new(text: &'a [u8], window: Option<&'a [u8; 16]>) -> Self {
-        let short = window
-            .filter(|_| text.len() <= 16)
-            .map(|w| (Short::new(w, text.len()), w));
-        Cell { text, short }
-    }
-
     /// The field as a [`Short`] and its window, if it is 16 bytes or less.
+    /// Made when asked for: a number cell never is.
     #[inline]
     pub(crate) fn short(&self) -> Option<(Short, &'a [u8; 16])> {
-        self.short
+        let window = self.window.filter(|_| self.text.len() <= 16)?;
+        Some((Short::new(window, self.text.len()), window))
     }
 }
 
@@ -198,7 +190,7 @@ impl<'a> Iterator for Cells<'a> {
             .bytes
             .get(start..start + 16)
             .and_then(|w| w.try_into().ok());
-        Some(Cell::new(text, window))
+        Some(Cell { text, window })
     }
 }
 
