@@ -9,8 +9,8 @@
 //!
 //! The CSV is streamed twice (once for the column types and row count, once
 //! to render), so memory stays at one page and the gzip upload's parts in
-//! flight, whatever the report's size. Everything of a
-//! report is stored under `reports/<id>/` before `archive.json`,
+//! flight, whatever the report's size. Everything of a report is stored
+//! under `reports/<id>/` before `archive.json`,
 //! `index.html`, `archive.html` and `feed.xml` point to it, each by a
 //! conditional write that never lets an older report replace a newer one,
 //! so a failure at any point leaves the published site as it was.

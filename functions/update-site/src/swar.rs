@@ -66,61 +66,17 @@ fn bits(word: u64, base: usize) -> impl Iterator<Item = usize> {
 
 /// The places in `bytes` that [`html_word`] may flag, lowest first: every
 /// byte HTML escapes, and perhaps a byte just after one, so the caller
-/// tests each again. A word at a time, the last one masked.
+/// tests each again. A word at a time; the bytes past the last whole word
+/// are shifted into one more, masked.
 #[inline]
-pub(crate) fn html_places(bytes: &[u8]) -> Places<'_> {
-    let words = bytes.chunks_exact(8);
-    Places {
-        rest: words.remainder(),
-        words,
-        bits: 0,
-        base: 0,
-        next: 0,
-    }
-}
-
-/// [`html_places`]' iterator: the flags of one word at a time.
-pub(crate) struct Places<'a> {
-    words: std::slice::ChunksExact<'a, u8>,
-    rest: &'a [u8],
-    /// The flags of the word at `base` not yet yielded.
-    bits: u64,
-    base: usize,
-    /// Where the next word starts.
-    next: usize,
-}
-
-impl Iterator for Places<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        while self.bits == 0 {
-            let (w, len) = if let Some(c) = self.words.next() {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(c);
-                (u64::from_le_bytes(w), 8)
-            } else if !self.rest.is_empty() {
-                // Shifted in, not copied into a word on the stack: a copy
-                // of a few bytes is a call, and the word's load then
-                // waits for it (a sixteenth of the page loop, perf).
-                let w = self
-                    .rest
-                    .iter()
-                    .rev()
-                    .fold(0u64, |w, &b| (w << 8) | u64::from(b));
-                (w, std::mem::take(&mut self.rest).len())
-            } else {
-                return None;
-            };
-            self.bits = html_word(w) & mask(len);
-            self.base = self.next;
-            self.next += 8;
-        }
-        let at = self.base + (self.bits.trailing_zeros() / 8) as usize;
-        self.bits &= self.bits - 1;
-        Some(at)
-    }
+pub(crate) fn html_places(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let (words, rest) = words(bytes);
+    let tail = rest.iter().rev().fold(0, |w, &b| (w << 8) | u64::from(b));
+    words
+        .map(html_word)
+        .chain(std::iter::once(html_word(tail) & mask(rest.len())))
+        .enumerate()
+        .flat_map(|(k, flags)| bits(flags, 8 * k))
 }
 
 /// A field of at most 16 bytes, read as two words from 16 bytes that start
