@@ -158,7 +158,7 @@ impl<'a> Cell<'a> {
     /// The field as a [`Short`] and its window, if it is 16 bytes or less.
     /// Made when asked for: a number cell never is.
     #[inline]
-    pub(crate) fn short(&self) -> Option<(Short, &'a [u8; 16])> {
+    pub(crate) fn short(&self) -> Option<(Short<'a>, &'a [u8; 16])> {
         let window = self.window.filter(|_| self.text.len() <= 16)?;
         Some((Short::new(window, self.text.len()), window))
     }
