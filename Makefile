@@ -21,7 +21,7 @@ LOCAL_ROOT ?= .local/s3
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test-endpoint-cli test test-rust test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench rollback clean
+.PHONY: help run serve test-endpoint-cli test test-rust test-arm64 test-jsonata test-browser test-cargo-lambda test-conformance lint fmt build cargo-lambda dev-servers watch invoke $(addprefix invoke-,$(FUNCTIONS)) render diagram bench rollback clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
@@ -37,10 +37,13 @@ test-endpoint-cli: ## the AWS CLI (PyPI, pinned) against make serve's endpoint
 	$(CARGO) build --quiet --locked -p offline-runner --bin pipeline-endpoint
 	tests/endpoint-cli.sh
 
-test: test-rust test-jsonata test-endpoint-cli test-cargo-lambda test-serverless test-browser ## every test (what CI runs)
+test: test-rust test-arm64 test-jsonata test-endpoint-cli test-cargo-lambda test-serverless test-browser ## every test (what CI runs)
 
 test-rust: ## unit + integration tests, and the ASL conformance corpus when ../shared has it
 	$(CARGO) test --workspace --locked
+
+test-arm64: ## UpdateSite's unit tests (its NEON byte compares among them) built for arm64, run under qemu
+	tests/arm64.sh
 
 test-conformance: ## only the ASL conformance corpus, with the CLI's summary
 	$(CARGO) run --quiet --release -p statemachine --bin asl -- conformance $${ASL_CONFORMANCE_DIR:-../shared/asl-conformance/cases}

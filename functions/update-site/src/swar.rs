@@ -2,11 +2,13 @@
 //! goes through in the second pass. A byte at a time, a table lookup and a
 //! branch per byte were a fifth of the render time by perf.
 //!
-//! Here a word (8 bytes) at a time, in safe, portable code (x86_64 and the
-//! arm64 Lambda alike). On x86_64 the three that run per cell ([`find`],
-//! [`html_places`], [`Short::html_flags`]) take 16 bytes per step with
-//! SSE2's byte compares instead (`sse2.rs`), and the word tests take the
-//! bytes after the last 16: short cells 5 to 8% faster by `render_pass`.
+//! Here a word (8 bytes) at a time, in safe, portable code. The four that
+//! run per cell ([`find`], [`find_counting`], [`html_places`],
+//! [`Short::html_flags`]) take 16 bytes per step with the CPU's byte
+//! compares where it has them (`swar/simd.rs`: SSE2 on x86_64, NEON on the
+//! arm64 Lambda), and the word tests take the bytes after the last 16:
+//! 5 to 8% off the render by `render_pass` on x86_64 (arm64 not measured:
+//! no arm64 machine here; its tests run under qemu, `make test-arm64`).
 //!
 //! `(w - 0x01…01) & !w & 0x80…80` flags every zero byte of `w` (its high
 //! bit), and perhaps a byte just above one (the borrow), never a byte of a
@@ -14,11 +16,26 @@
 //! exact too.
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod sse2;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) use sse2::{find, find_counting, html_places, Flags};
+#[path = "swar/sse2.rs"]
+mod lanes;
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[path = "swar/neon.rs"]
+mod lanes;
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+mod simd;
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+pub(crate) use simd::{find, find_counting, html_places, Flags};
 
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[cfg(not(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_feature = "neon")
+)))]
 pub(crate) use {
     find_counting_words as find_counting, find_words as find, html_places_words as html_places,
     WordFlags as Flags,
@@ -115,14 +132,21 @@ impl<'a> Short<'a> {
     /// The field's bytes HTML escapes, as [`Flags`].
     #[inline]
     pub(crate) fn html_flags(&self) -> Flags {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        return sse2::short_html_flags(self.window, self.len);
-        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        #[cfg(any(
+            all(target_arch = "x86_64", target_feature = "sse2"),
+            all(target_arch = "aarch64", target_feature = "neon")
+        ))]
+        return simd::short_html_flags(self.window, self.len);
+        #[cfg(not(any(
+            all(target_arch = "x86_64", target_feature = "sse2"),
+            all(target_arch = "aarch64", target_feature = "neon")
+        )))]
         return self.html_flags_words();
     }
 
-    /// [`Short::html_flags`] from two words (with SSE2, for the tests).
-    #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+    /// [`Short::html_flags`] from two words (with SSE2 or NEON, for the
+    /// tests).
+    #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
     #[inline]
     pub(crate) fn html_flags_words(&self) -> WordFlags {
         let word = |i: usize| {
@@ -143,10 +167,10 @@ impl<'a> Short<'a> {
 /// byte just after one may be flagged too ([`zeros`]' borrow), so the
 /// caller tests each flagged byte again.
 #[derive(Clone, Copy)]
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
 pub(crate) struct WordFlags([u64; 2]);
 
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
 impl WordFlags {
     /// No byte is special.
     #[inline]
