@@ -7,8 +7,9 @@
 //! [`Short::html_flags`]) take 16 bytes per step with the CPU's byte
 //! compares where it has them (`swar/simd.rs`: SSE2 on x86_64, NEON on the
 //! arm64 Lambda), and the word tests take the bytes after the last 16:
-//! 5 to 8% off the render by `render_pass` on x86_64 (arm64 not measured:
-//! no arm64 machine here; its tests run under qemu, `make test-arm64`).
+//! the render about 8% faster by `render_pass` on x86_64 (arm64 not
+//! measured: no arm64 machine here; its tests run under qemu,
+//! `make test-arm64`).
 //!
 //! `(w - 0x01…01) & !w & 0x80…80` flags every zero byte of `w` (its high
 //! bit), and perhaps a byte just above one (the borrow), never a byte of a
