@@ -88,14 +88,14 @@ pub(crate) fn html_word(w: u64) -> u64 {
     matches(w, b'"') | matches(w | LO, b'\'') | matches(w | (LO * 2), b'>')
 }
 
-/// The flagged places of one word whose first byte is at `base`, lowest
-/// first.
+/// The places of the set bits of `mask`, one per byte `lane` bits apart
+/// (8 for the word tests' high bits), `base` added, lowest first.
 #[inline]
-fn bits(word: u64, base: usize) -> impl Iterator<Item = usize> {
-    std::iter::successors(Some(word).filter(|&w| w != 0), |&w| {
-        Some(w & (w - 1)).filter(|&w| w != 0)
+fn bits(mask: u64, base: usize, lane: u32) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(mask).filter(|&m| m != 0), |&m| {
+        Some(m & (m - 1)).filter(|&m| m != 0)
     })
-    .map(move |w| base + (w.trailing_zeros() / 8) as usize)
+    .map(move |m| base + (m.trailing_zeros() / lane) as usize)
 }
 
 /// The places in `bytes` that [`html_word`] may flag, lowest first: every
@@ -110,7 +110,7 @@ pub(crate) fn html_places_words(bytes: &[u8]) -> impl Iterator<Item = usize> + '
         .map(html_word)
         .chain(std::iter::once(html_word(tail) & mask(rest.len())))
         .enumerate()
-        .flat_map(|(k, flags)| bits(flags, 8 * k))
+        .flat_map(|(k, flags)| bits(flags, 8 * k, 8))
 }
 
 /// A field of at most 16 bytes, read from 16 bytes that start with it
@@ -184,7 +184,7 @@ impl WordFlags {
     #[inline]
     pub(crate) fn places(self) -> impl Iterator<Item = usize> {
         let [lo, hi] = self.0;
-        bits(lo, 0).chain(bits(hi, 8))
+        bits(lo, 0, 8).chain(bits(hi, 8, 8))
     }
 }
 

@@ -7,7 +7,7 @@
 //! is its position over `LANE`.
 
 use super::lanes::{self, LANE};
-use super::{find_counting_words, find_words, html_places_words};
+use super::{bits, find_counting_words, find_words, html_places_words};
 
 /// Where the first byte of `bytes` that is one of `set` is.
 #[inline]
@@ -56,7 +56,7 @@ pub(crate) fn html_places(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let base = bytes.len() - rest.len();
     chunks
         .enumerate()
-        .flat_map(|(k, c)| places(lanes::html(words(c)), 16 * k))
+        .flat_map(|(k, c)| bits(lanes::html(words(c)), 16 * k, LANE))
         .chain(html_places_words(rest).map(move |i| base + i))
 }
 
@@ -84,7 +84,7 @@ impl Flags {
     /// The places of the special bytes in the field, lowest first.
     #[inline]
     pub(crate) fn places(self) -> impl Iterator<Item = usize> {
-        places(self.0, 0)
+        bits(self.0, 0, LANE)
     }
 }
 
@@ -92,15 +92,6 @@ impl Flags {
 #[inline]
 fn place(mask: u64) -> usize {
     (mask.trailing_zeros() / LANE) as usize
-}
-
-/// The places of `mask`'s bits, `base` added, lowest first.
-#[inline]
-fn places(mask: u64, base: usize) -> impl Iterator<Item = usize> {
-    std::iter::successors(Some(mask).filter(|&m| m != 0), |&m| {
-        Some(m & (m - 1)).filter(|&m| m != 0)
-    })
-    .map(move |m| base + place(m))
 }
 
 /// 16 bytes as two little-endian words: the lanes' intrinsics then take
