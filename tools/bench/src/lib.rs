@@ -24,6 +24,7 @@ pub mod memory;
 pub mod render;
 pub(crate) mod startup;
 pub mod table;
+pub(crate) mod traffic;
 
 use std::path::PathBuf;
 use std::time::Instant;

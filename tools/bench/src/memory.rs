@@ -47,7 +47,7 @@ pub(crate) struct ChildReport {
 
 /// This process's user + system CPU seconds (`/proc/self/stat`, in clock
 /// ticks of 1/100 s, Linux's USER_HZ).
-fn cpu_seconds() -> f64 {
+pub(crate) fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;
     };
@@ -59,13 +59,14 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// `bench __child <download|update-site> <event-json>`: runs one handler as
-/// its Lambda's `main.rs` would (configuration from the environment), prints
-/// a [`ChildReport`] as JSON.
+/// `bench __child <download|update-site|traffic> <event-json>`: runs one
+/// handler as its Lambda's `main.rs` would (configuration from the
+/// environment), or UpdateSite's S3 traffic alone, prints a [`ChildReport`]
+/// as JSON.
 pub fn child_main(args: &[String]) -> Result<(), String> {
     let (which, event) = match args {
         [w, e] => (w.as_str(), e.as_str()),
-        _ => return Err("usage: bench __child <download|update-site> <event-json>".into()),
+        _ => return Err("usage: bench __child <download|update-site|traffic> <event-json>".into()),
     };
     let event: Value = serde_json::from_str(event).map_err(|e| format!("event: {e}"))?;
     let rt = runtime()?;
@@ -73,6 +74,13 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
         match which {
             "download" => measure::<DownloadReport>(event).await,
             "update-site" => measure::<UpdateSite>(event).await,
+            "traffic" => {
+                let t = serde_json::from_value(event).map_err(|e| format!("traffic: {e}"))?;
+                let init = proc_status_kib("VmHWM").unwrap_or(0);
+                let cpu = cpu_seconds();
+                let (seconds, out) = crate::traffic::run(t).await?;
+                Ok((init, seconds, cpu_seconds() - cpu, out))
+            }
             other => Err(format!("unknown child {other:?}")),
         }
     })?;
@@ -108,7 +116,7 @@ async fn measure<F: Function>(event: Value) -> Result<(u64, f64, f64, Value), St
 }
 
 /// Runs `bench __child which event` with `env` and returns its report.
-fn run_child(
+pub(crate) fn run_child(
     which: &str,
     event: &Value,
     env: &HashMap<String, String>,
@@ -138,16 +146,16 @@ fn run_child(
     serde_json::from_str(last).map_err(|e| format!("the {which} child printed {last:?}: {e}"))
 }
 
-struct Row {
+pub(crate) struct Row {
     function: &'static str,
-    size: u64,
-    report: ChildReport,
+    pub size: u64,
+    pub report: ChildReport,
     /// CPU seconds of this process (the simulator and the embedded S3
     /// server, nothing else runs here meanwhile) while the child ran.
-    server_cpu: f64,
+    pub server_cpu: f64,
     /// UpdateSite only: the renderer alone over the same CSV, in this
     /// process, in the same run (seconds).
-    render_alone: Option<f64>,
+    pub render_alone: Option<f64>,
     /// UpdateSite only: end to end / renderer alone of every run, sorted
     /// (this row is the median one).
     ratios: Vec<f64>,
@@ -176,9 +184,11 @@ pub fn run(options: &Options) -> Result<(), String> {
     let rt = runtime()?;
     let mut rows = Vec::new();
     let mut places = Vec::new();
+    let mut traffic = Vec::new();
     for &size in sizes {
-        let (measured, place) = rt.block_on(one_size(size, options.quick))?;
+        let (measured, alone, place) = rt.block_on(one_size(size, options.quick))?;
         rows.extend(measured);
+        traffic.push(alone);
         if !places.contains(&place) {
             places.push(place);
         }
@@ -235,8 +245,8 @@ pub fn run(options: &Options) -> Result<(), String> {
          parent and are not counted. DownloadReport: simulator → \
          S3 multipart put (8 MiB parts), with the profile made on the way (first pass and \
          gzip download, a second multipart put); UpdateSite: the profile, one S3 get of the \
-         CSV, pages uploaded 4 at a time, the gzip download streamed from beside the CSV into \
-         a multipart put (5 MiB parts), then archive.json, index.html, archive.html, \
+         CSV, pages uploaded 4 at a time, the gzip download DownloadReport made copied inside \
+         S3 (CopyObject), then archive.json, index.html, archive.html, \
          feed.xml. Server CPU s = this \
          process's CPU while the child ran: the embedded S3 server (and the idle simulator), \
          which on AWS is S3's, not the function's. Renderer alone = the render section's \
@@ -253,6 +263,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         places.join(", ")
     ));
     table.print();
+    crate::traffic::print(&traffic);
     let measured: Vec<crate::lambda_cost::Measured> = rows
         .iter()
         .map(|r| crate::lambda_cost::Measured {
@@ -265,7 +276,10 @@ pub fn run(options: &Options) -> Result<(), String> {
     Ok(())
 }
 
-async fn one_size(size: u64, quick: bool) -> Result<(Vec<Row>, String), String> {
+async fn one_size(
+    size: u64,
+    quick: bool,
+) -> Result<(Vec<Row>, crate::traffic::TrafficRow, String), String> {
     let spec = CsvSpec::for_size(size, 11);
     let bytes = spec.exact_len();
     // The CSV, its gzip copy, about 3 bytes of pages per byte, and room.
@@ -340,14 +354,17 @@ async fn one_size(size: u64, quick: bool) -> Result<(Vec<Row>, String), String> 
         render_alone: None,
         ratios: Vec::new(),
     });
+    // An empty site, so that every run publishes the report anew.
+    let empty_site = || {
+        let site = scratch.path().join("s3").join(SITE_BUCKET);
+        std::fs::remove_dir_all(&site).map_err(|e| format!("emptying the site: {e}"))?;
+        s3.create_bucket(SITE_BUCKET)
+            .map_err(|e| format!("bucket {SITE_BUCKET}: {e}"))
+    };
     let mut runs = Vec::new();
     for run in 0..update_runs(quick, bytes) {
         if run > 0 {
-            // An empty site, so that every run publishes the report anew.
-            let site = scratch.path().join("s3").join(SITE_BUCKET);
-            std::fs::remove_dir_all(&site).map_err(|e| format!("emptying the site: {e}"))?;
-            s3.create_bucket(SITE_BUCKET)
-                .map_err(|e| format!("bucket {SITE_BUCKET}: {e}"))?;
+            empty_site()?;
         }
         runs.push(update_once(spec, &stored, &env).await?);
     }
@@ -358,11 +375,17 @@ async fn one_size(size: u64, quick: bool) -> Result<(Vec<Row>, String), String> 
     let mut median = runs.swap_remove(runs.len() / 2);
     median.report.peak_kib = peak;
     median.ratios = ratios;
+    let mut traffic = Vec::new();
+    for _ in 0..update_runs(quick, bytes) {
+        empty_site()?;
+        traffic.push(crate::traffic::once(spec, &stored, &median, SITE_BUCKET, &env).await?);
+    }
+    let traffic = crate::traffic::median(traffic);
     rows.push(median);
     s3.shutdown().await;
     sim.shutdown().await;
     drop(scratch);
-    Ok((rows, place))
+    Ok((rows, traffic, place))
 }
 
 /// One UpdateSite run, just after the renderer alone over the same CSV.
