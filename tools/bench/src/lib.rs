@@ -17,11 +17,13 @@
 //! - [`cost`]: state transitions per execution, measured by executing the
 //!   deployed definition against mocked functions on the virtual clock.
 
+pub mod child;
 pub mod cost;
 pub mod executor;
 pub(crate) mod lambda_cost;
 pub mod memory;
 pub mod render;
+pub(crate) mod s3_cost;
 pub(crate) mod startup;
 pub mod table;
 pub(crate) mod traffic;

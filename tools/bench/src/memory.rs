@@ -2,24 +2,20 @@
 //! (S3 get → render → S3 multipart put) on 10 MB and 1 GB reports.
 //!
 //! The servers (reporting-API simulator, embedded S3) run in this process;
-//! each handler runs in a fresh child process (this binary re-executed with
-//! the hidden `__child` subcommand), wired exactly as its `main.rs` wires it,
-//! and reports its own `VmHWM`: so peaks never mix, and the servers' memory
-//! is not counted.
+//! each handler runs in a fresh child process (`child.rs`), wired exactly as
+//! its `main.rs` wires it, and reports its own `VmHWM`: so peaks never mix,
+//! and the servers' memory is not counted.
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use create_report::CreateReport;
-use download_report::DownloadReport;
 use poll_report::PollReport;
 use serde_json::{json, Value};
-use shared::config::ProcessEnv;
 use shared::function::Function;
-use update_site::UpdateSite;
 
-use crate::{human_size, mb, met, proc_status_kib, runtime, Options, ScratchDir, Table};
+use crate::child::{cpu_seconds, run_child, ChildReport};
+use crate::s3_cost::Requests;
+use crate::{human_size, mb, met, runtime, Options, ScratchDir, Table};
 use local_services::csvgen::CsvSpec;
 use local_services::s3::LocalS3;
 use local_services::simulator::{SimConfig, Simulator};
@@ -31,121 +27,6 @@ pub(crate) const TARGET_MIB: f64 = 64.0;
 const REPORTS_BUCKET: &str = "reports";
 const SITE_BUCKET: &str = "site";
 
-/// What a child prints as its last stdout line.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ChildReport {
-    /// VmHWM after init (runtime, config, clients), before the handler runs.
-    pub init_kib: u64,
-    /// VmHWM at the end: the peak of the whole process.
-    pub peak_kib: u64,
-    pub seconds: f64,
-    /// User + system CPU seconds of the invocation (after init).
-    #[serde(default)]
-    pub cpu_seconds: f64,
-    pub output: Value,
-}
-
-/// This process's user + system CPU seconds (`/proc/self/stat`, in clock
-/// ticks of 1/100 s, Linux's USER_HZ).
-pub(crate) fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// `bench __child <download|update-site|traffic> <event-json>`: runs one
-/// handler as its Lambda's `main.rs` would (configuration from the
-/// environment), or UpdateSite's S3 traffic alone, prints a [`ChildReport`]
-/// as JSON.
-pub fn child_main(args: &[String]) -> Result<(), String> {
-    let (which, event) = match args {
-        [w, e] => (w.as_str(), e.as_str()),
-        _ => return Err("usage: bench __child <download|update-site|traffic> <event-json>".into()),
-    };
-    let event: Value = serde_json::from_str(event).map_err(|e| format!("event: {e}"))?;
-    let rt = runtime()?;
-    let (init_kib, seconds, cpu, output) = rt.block_on(async {
-        match which {
-            "download" => measure::<DownloadReport>(event).await,
-            "update-site" => measure::<UpdateSite>(event).await,
-            "traffic" => {
-                let t = serde_json::from_value(event).map_err(|e| format!("traffic: {e}"))?;
-                let init = proc_status_kib("VmHWM").unwrap_or(0);
-                let cpu = cpu_seconds();
-                let (seconds, out) = crate::traffic::run(t).await?;
-                Ok((init, seconds, cpu_seconds() - cpu, out))
-            }
-            other => Err(format!("unknown child {other:?}")),
-        }
-    })?;
-    let report = ChildReport {
-        init_kib,
-        peak_kib: proc_status_kib("VmHWM").ok_or("no VmHWM in /proc/self/status")?,
-        seconds,
-        cpu_seconds: cpu,
-        output,
-    };
-    println!(
-        "{}",
-        serde_json::to_string(&report).map_err(|e| e.to_string())?
-    );
-    Ok(())
-}
-
-/// Builds `F` as its Lambda does at cold start, then runs one invocation:
-/// the peak RSS after init, the seconds the invocation took, its output.
-async fn measure<F: Function>(event: Value) -> Result<(u64, f64, f64, Value), String> {
-    let function = F::build(&ProcessEnv).await.map_err(|e| e.to_string())?;
-    let init = proc_status_kib("VmHWM").unwrap_or(0);
-    let cpu_before = cpu_seconds();
-    let started = Instant::now();
-    let out = function
-        .handle(event)
-        .await
-        .map_err(|e| format!("{} failed: {e:?}", F::NAME))?;
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
-    let out = serde_json::to_value(out).map_err(|e| e.to_string())?;
-    Ok((init, seconds, cpu, out))
-}
-
-/// Runs `bench __child which event` with `env` and returns its report.
-pub(crate) fn run_child(
-    which: &str,
-    event: &Value,
-    env: &HashMap<String, String>,
-) -> Result<ChildReport, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let out = Command::new(exe)
-        .arg("__child")
-        .arg(which)
-        .arg(event.to_string())
-        .env_remove("REPORT_API_TOKEN_PARAMETER")
-        .env_remove("REPORT_API_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .envs(env)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("spawning the {which} child: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "the {which} child failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout).trim()
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let last = text.lines().last().unwrap_or_default();
-    serde_json::from_str(last).map_err(|e| format!("the {which} child printed {last:?}: {e}"))
-}
-
 pub(crate) struct Row {
     function: &'static str,
     pub size: u64,
@@ -156,6 +37,8 @@ pub(crate) struct Row {
     /// UpdateSite only: the renderer alone over the same CSV, in this
     /// process, in the same run (seconds).
     pub render_alone: Option<f64>,
+    /// What the embedded S3 server counted while the child ran.
+    pub requests: crate::s3_cost::Requests,
     /// UpdateSite only: end to end / renderer alone of every run, sorted
     /// (this row is the median one).
     ratios: Vec<f64>,
@@ -273,6 +156,16 @@ pub fn run(options: &Options) -> Result<(), String> {
         })
         .collect();
     crate::lambda_cost::print(&measured);
+    let requests: Vec<crate::s3_cost::Measured> = rows
+        .iter()
+        .map(|r| crate::s3_cost::Measured {
+            function: r.function,
+            bytes: r.size,
+            cpu_seconds: r.report.cpu_seconds,
+            requests: r.requests,
+        })
+        .collect();
+    crate::s3_cost::print(&requests);
     Ok(())
 }
 
@@ -334,11 +227,13 @@ async fn one_size(
     let mut rows = Vec::new();
     let (child_env, dl_event) = (env.clone(), event.clone());
     let server_cpu = cpu_seconds();
+    let requests = Requests::counted(&s3);
     let download =
         tokio::task::spawn_blocking(move || run_child("download", &dl_event, &child_env))
             .await
             .map_err(|e| e.to_string())??;
     let server_cpu = cpu_seconds() - server_cpu;
+    let requests = requests.since(&s3);
     let stored_bytes = download.output.get("bytes").and_then(Value::as_u64);
     if stored_bytes != Some(bytes) {
         return Err(format!(
@@ -351,6 +246,7 @@ async fn one_size(
         size: bytes,
         report: download,
         server_cpu,
+        requests,
         render_alone: None,
         ratios: Vec::new(),
     });
@@ -366,7 +262,7 @@ async fn one_size(
         if run > 0 {
             empty_site()?;
         }
-        runs.push(update_once(spec, &stored, &env).await?);
+        runs.push(update_once(spec, &stored, &env, &s3).await?);
     }
     let ratio = |r: &Row| r.render_alone.unwrap_or(0.0) / r.report.seconds.max(1e-9);
     runs.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
@@ -393,6 +289,7 @@ async fn update_once(
     spec: CsvSpec,
     stored: &Value,
     env: &HashMap<String, String>,
+    s3: &LocalS3,
 ) -> Result<Row, String> {
     // The renderer as UpdateSite runs it here: with the profile
     // DownloadReport stored (made outside the timing).
@@ -404,10 +301,12 @@ async fn update_once(
     .map_err(|e| e.to_string())??;
     let (event, child_env) = (stored.clone(), env.clone());
     let server_cpu = cpu_seconds();
+    let requests = Requests::counted(s3);
     let update = tokio::task::spawn_blocking(move || run_child("update-site", &event, &child_env))
         .await
         .map_err(|e| e.to_string())??;
     let server_cpu = cpu_seconds() - server_cpu;
+    let requests = requests.since(s3);
     let rendered = update.output.get("rows").and_then(Value::as_u64);
     if rendered != Some(spec.rows) {
         return Err(format!(
@@ -420,6 +319,7 @@ async fn update_once(
         size: spec.exact_len(),
         report: update,
         server_cpu,
+        requests,
         render_alone: Some(alone.seconds),
         ratios: Vec::new(),
     })

@@ -20,7 +20,8 @@ use shared::store::{ObjectReader, ObjectWriter, PutRequest, S3Settings, S3Store}
 use tokio::task::JoinSet;
 use update_site::site::pages::PageOptions;
 
-use crate::memory::{cpu_seconds, run_child, ChildReport, Row};
+use crate::child::{cpu_seconds, run_child, ChildReport};
+use crate::memory::Row;
 use crate::{human_size, Table};
 
 /// As UpdateSite's `UPLOADS_IN_FLIGHT`.

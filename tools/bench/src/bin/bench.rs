@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Hidden: one handler in a fresh process, for the memory section.
     if args.first().map(String::as_str) == Some("__child") {
-        return match bench::memory::child_main(&args[1..]) {
+        return match bench::child::child_main(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 println!("{e}");
