@@ -21,6 +21,8 @@ pub(crate) struct Measured {
     pub(crate) function: &'static str,
     pub(crate) bytes: u64,
     pub(crate) cpu_seconds: f64,
+    /// What the embedded S3 server counted meanwhile (the S3 cost table).
+    pub(crate) requests: crate::s3_cost::Requests,
 }
 
 /// Seconds an invocation of `cpu_seconds` takes at `memory_mb`.

@@ -153,19 +153,11 @@ pub fn run(options: &Options) -> Result<(), String> {
             function: r.function,
             bytes: r.size,
             cpu_seconds: r.report.cpu_seconds,
-        })
-        .collect();
-    crate::lambda_cost::print(&measured);
-    let requests: Vec<crate::s3_cost::Measured> = rows
-        .iter()
-        .map(|r| crate::s3_cost::Measured {
-            function: r.function,
-            bytes: r.size,
-            cpu_seconds: r.report.cpu_seconds,
             requests: r.requests,
         })
         .collect();
-    crate::s3_cost::print(&requests);
+    crate::lambda_cost::print(&measured);
+    crate::s3_cost::print(&measured);
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 
 use local_services::s3::{LocalS3, S3Op};
 
-use crate::lambda_cost::{cost, duration};
+use crate::lambda_cost::{cost, duration, Measured};
 use crate::{human_size, Table};
 
 /// S3 Standard, us-east-1 (2026), per request: PUT, COPY, POST and LIST;
@@ -56,14 +56,6 @@ impl Requests {
     pub(crate) fn dollars(self) -> f64 {
         self.put_class as f64 * PRICE_PUT_CLASS + self.get_class as f64 * PRICE_GET_CLASS
     }
-}
-
-/// One measured invocation: its report, CPU seconds and S3 requests.
-pub(crate) struct Measured {
-    pub(crate) function: &'static str,
-    pub(crate) bytes: u64,
-    pub(crate) cpu_seconds: f64,
-    pub(crate) requests: Requests,
 }
 
 pub(crate) fn print(rows: &[Measured]) {
